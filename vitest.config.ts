@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Dawn (the `webgpu` package) finds SwiftShader through the Vulkan loader; DESIGN.md §6.
+    env: { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json' },
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    // GPU tests share one SwiftShader device per file; keep files apart so one abort cannot hide others.
+    pool: 'forks',
+    fileParallelism: true,
+    maxWorkers: 2,
+  },
+});
