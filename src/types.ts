@@ -1,4 +1,7 @@
 /** Public types of webgpu-losses (see DESIGN.md §2). */
+import type { AdapterProfile } from './plan.js';
+
+export type { AdapterProfile };
 
 /** A row-major float32 tensor in host memory. */
 export interface HostTensor {
@@ -83,11 +86,21 @@ export interface CreateLossesOptions {
    * Lower it to make the dispatcher split batches into chunks (tests use this).
    */
   maxBindingBytes?: number;
+  /**
+   * Testing aid. On the CPU backend: execute the plans that the WebGPU dispatcher picks for this
+   * adapter profile (the GPU tests' oracle). On the WebGPU backend: plan as if the adapter had this
+   * profile (to reach every kernel family on one adapter).
+   */
+  profile?: AdapterProfile;
+  /** Testing aid: fill every output and scratch buffer with NaN before each run. */
+  poison?: boolean;
 }
 
 /** The loss library bound to one backend. Every method is async. */
 export interface Losses {
   readonly backend: 'webgpu' | 'cpu';
+  /** The adapter profile the WebGPU dispatcher plans with (undefined on the CPU). */
+  readonly profile?: AdapterProfile;
   softmax(x: TensorInput, options?: SoftmaxOptions): Promise<HostTensor>;
   logSoftmax(x: TensorInput, options?: SoftmaxOptions): Promise<HostTensor>;
   sigmoid(x: TensorInput): Promise<HostTensor>;

@@ -1,0 +1,173 @@
+/** createLosses and the Losses facade: validates arguments, builds jobs, applies reductions. */
+import { cpuBackend } from './cpu/backend.js';
+import { LossError } from './errors.js';
+import { createWebGpuBackend } from './gpu/backend.js';
+import {
+  checkIndices, classWeight, dimOf, dropDim, elementWeight, fail, finishElements, finishRows, floatTarget,
+  floatTensor, ignoreIndexOf, indexTarget, isDevice, layoutOf, numel, reductionOf, smoothingOf,
+} from './ops.js';
+import type { Backend, ElementJob, ElementOp, RowJob } from './ops.js';
+import type { AdapterProfile } from './plan.js';
+import type {
+  BceOptions, BceWithLogitsOptions, CreateLossesOptions, CrossEntropyOptions, EntropyOptions, HostTensor,
+  KlDivOptions, Losses, NllLossOptions, SoftmaxOptions, TensorInput,
+} from './types.js';
+
+export { LossError };
+
+const LOSS_REDUCTIONS = ['none', 'mean', 'sum'] as const;
+
+/** Creates the library on a backend; see CreateLossesOptions. */
+export async function createLosses(options: CreateLossesOptions = {}): Promise<Losses> {
+  const want = options.backend ?? 'auto';
+  if (want !== 'auto' && want !== 'webgpu' && want !== 'cpu') {
+    throw new LossError(`createLosses: backend = ${JSON.stringify(want)} must be 'auto', 'webgpu' or 'cpu'`);
+  }
+  if (want === 'cpu') return facade(cpuBackend(options.profile));
+  try {
+    return facade(await createWebGpuBackend(options));
+  } catch (err) {
+    if (want === 'webgpu') throw err instanceof LossError ? err : new LossError(`createLosses: WebGPU is not available (${String(err)})`, { cause: err });
+    return facade(cpuBackend());
+  }
+}
+
+function facade(backend: Backend & { profile?: AdapterProfile }): Losses & { profile?: AdapterProfile } {
+  // Empty tensors never reach a device: the CPU gives PyTorch's answer (NaN means, empty outputs).
+  const cpu = backend.kind === 'cpu' ? backend : cpuBackend();
+  const on = (n: number): Backend => (n === 0 ? cpu : backend);
+
+  async function rows(job: RowJob, reduction: string, outShape: number[]): Promise<number | HostTensor> {
+    const be = on(job.layout.rows * job.layout.C);
+    if (reduction === 'none') return { data: await be.rowLosses(job), shape: outShape };
+    return finishRows(job, await be.rowSums(job), reduction);
+  }
+
+  async function elements(job: ElementJob, reduction: string, shape: readonly number[]): Promise<number | HostTensor> {
+    const be = on(job.n);
+    if (reduction === 'none') return { data: await be.elementwise(job), shape: [...shape] };
+    return finishElements(await be.elementSum(job), reduction, shape);
+  }
+
+  async function normalize(method: 'softmax' | 'logSoftmax', x: TensorInput, options: SoftmaxOptions = {}): Promise<HostTensor> {
+    const t = floatTensor(method, 'x', x);
+    const layout = layoutOf(t.shape, dimOf(method, options.dim, t.shape.length));
+    const job: RowJob = { op: method, x: t.data, layout, ignoreIndex: -100, eps: 0 };
+    return { data: await on(numel(t.shape)).normalize(job), shape: [...t.shape] };
+  }
+
+  /** input of a class-dim loss: (C), (N, C) or (N, C, d1, …); returns its layout along dim 1 (dim 0 for 1-D). */
+  function classInput(method: string, input: TensorInput) {
+    const t = floatTensor(method, 'input', input);
+    if (t.shape.length === 0) fail(method, 'input must have a class dim: shape (C), (N, C) or (N, C, d1, …)');
+    const dim = t.shape.length === 1 ? 0 : 1;
+    const layout = layoutOf(t.shape, dim);
+    if (layout.C === 0) fail(method, `input.shape[${dim}] = 0: there must be at least one class`);
+    return { ...t, layout, outShape: dropDim(t.shape, dim) };
+  }
+
+  function elementJob(method: string, op: ElementOp, input: TensorInput, target: unknown, options: BceWithLogitsOptions) {
+    const t = floatTensor(method, 'input', input);
+    const job: ElementJob = {
+      op, x: t.data, t: floatTarget(method, target, t.shape), n: numel(t.shape),
+      weight: elementWeight(method, 'weight', options.weight, t.shape),
+    };
+    return { job, shape: t.shape };
+  }
+
+  return {
+    backend: backend.kind,
+    profile: backend.profile,
+
+    softmax: (x, options) => normalize('softmax', x, options),
+    logSoftmax: (x, options) => normalize('logSoftmax', x, options),
+
+    async sigmoid(x) {
+      const t = floatTensor('sigmoid', 'x', x);
+      const job: ElementJob = { op: 'sigmoid', x: t.data, n: numel(t.shape) };
+      return (await elements(job, 'none', t.shape)) as HostTensor;
+    },
+
+    async crossEntropy(input, target, options: CrossEntropyOptions = {}) {
+      const m = 'crossEntropy';
+      const x = classInput(m, input);
+      const reduction = reductionOf(m, options.reduction, LOSS_REDUCTIONS, 'mean');
+      const weight = classWeight(m, options.weight, x.layout.C);
+      const eps = smoothingOf(m, options.labelSmoothing);
+      const ignoreIndex = ignoreIndexOf(m, options.ignoreIndex);
+      const isIndex = target instanceof Int32Array || (typeof target === 'object' && target !== null &&
+        ((isDevice(target) && target.dtype === 'int32') || ('data' in target && target.data instanceof Int32Array)));
+      let job: RowJob;
+      if (isIndex) {
+        const idx = indexTarget(m, target, x.outShape);
+        checkIndices(m, idx, x.layout.C, ignoreIndex);
+        job = { op: 'ce', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps };
+      } else {
+        job = { op: 'ceProb', x: x.data, layout: x.layout, prob: floatTarget(m, target, x.shape), weight, ignoreIndex, eps };
+      }
+      return rows(job, reduction, x.outShape) as never;
+    },
+
+    async nllLoss(input, target, options: NllLossOptions = {}) {
+      const m = 'nllLoss';
+      const x = classInput(m, input);
+      const reduction = reductionOf(m, options.reduction, LOSS_REDUCTIONS, 'mean');
+      const weight = classWeight(m, options.weight, x.layout.C);
+      const ignoreIndex = ignoreIndexOf(m, options.ignoreIndex);
+      const idx = indexTarget(m, target, x.outShape);
+      checkIndices(m, idx, x.layout.C, ignoreIndex);
+      const job: RowJob = { op: 'nll', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps: 0 };
+      return rows(job, reduction, x.outShape) as never;
+    },
+
+    async binaryCrossEntropy(input, target, options: BceOptions = {}) {
+      const m = 'binaryCrossEntropy';
+      const reduction = reductionOf(m, options.reduction, LOSS_REDUCTIONS, 'mean');
+      const { job, shape } = elementJob(m, 'bce', input, target, options);
+      if (!isDevice(job.x)) {
+        const x = job.x;
+        for (let i = 0; i < x.length; i++) {
+          if (!(x[i] >= 0 && x[i] <= 1)) fail(m, `input[${i}] = ${x[i]} is outside [0, 1]`);
+        }
+      }
+      return elements(job, reduction, shape) as never;
+    },
+
+    async binaryCrossEntropyWithLogits(input, target, options: BceWithLogitsOptions = {}) {
+      const m = 'binaryCrossEntropyWithLogits';
+      const reduction = reductionOf(m, options.reduction, LOSS_REDUCTIONS, 'mean');
+      const { job, shape } = elementJob(m, 'bceLogits', input, target, options);
+      const pw = options.posWeight;
+      if (pw !== undefined) {
+        const last = shape.length === 0 ? 1 : shape[shape.length - 1];
+        if (!(pw instanceof Float32Array) || (pw.length !== last && pw.length !== 1)) {
+          fail(m, `posWeight has length ${pw instanceof Float32Array ? pw.length : String(pw)}, expected the last dim ${last} (or 1)`);
+        }
+        job.posWeight = pw;
+      }
+      return elements(job, reduction, shape) as never;
+    },
+
+    async klDiv(input, target, options: KlDivOptions = {}) {
+      const m = 'klDiv';
+      const reduction = reductionOf(m, options.reduction, [...LOSS_REDUCTIONS, 'batchmean'], 'mean');
+      if (options.logTarget !== undefined && typeof options.logTarget !== 'boolean') fail(m, `logTarget = ${String(options.logTarget)} must be a boolean`);
+      const { job, shape } = elementJob(m, options.logTarget ? 'klLog' : 'kl', input, target, {});
+      return elements(job, reduction, shape) as never;
+    },
+
+    async entropy(logits, options: EntropyOptions = {}) {
+      const m = 'entropy';
+      const t = floatTensor(m, 'logits', logits);
+      const dim = dimOf(m, options.dim, t.shape.length);
+      const reduction = reductionOf(m, options.reduction, LOSS_REDUCTIONS, 'none');
+      const layout = layoutOf(t.shape, dim);
+      const job: RowJob = { op: 'entropy', x: t.data, layout, ignoreIndex: -100, eps: 0 };
+      return rows(job, reduction, dropDim(t.shape, dim)) as never;
+    },
+
+    dispose() {
+      backend.dispose();
+    },
+  };
+}

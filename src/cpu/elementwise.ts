@@ -1,0 +1,53 @@
+/** CPU element-wise ops: the same float32 formulas as shaders/elementwise.wgsl. */
+import type { HostElementJob } from '../ops.js';
+
+const f32 = Math.fround;
+
+/** log(1 + v) without cancellation, by a formula WGSL can run too (it has no log1p). */
+export function log1p(v: number): number {
+  const u = f32(1 + v);
+  return u === 1 ? v : f32(Math.log(u) * f32(v / f32(u - 1)));
+}
+
+/** The value of element i (a probability for sigmoid, a loss otherwise). */
+export function elementValue(job: HostElementJob, i: number): number {
+  const x = job.x[i];
+  switch (job.op) {
+    case 'sigmoid':
+      return f32(1 / f32(1 + f32(Math.exp(-x))));
+    case 'bce': {
+      const t = job.t![i];
+      // PyTorch: (t − 1)·max(log1p(−x), −100) − t·max(log x, −100), then × weight.
+      const l1 = Math.max(log1p(-x), -100), l0 = Math.max(f32(Math.log(x)), -100);
+      return weighted(job, i, f32(f32(f32(t - 1) * l1) - f32(t * l0)));
+    }
+    case 'bceLogits': {
+      const t = job.t![i];
+      // (1 − t)·x + (1 + (p − 1)·t)·softplus(−x), softplus(−x) = log1p(e^−|x|) + max(−x, 0).
+      const sp = f32(log1p(f32(Math.exp(-Math.abs(x)))) + Math.max(-x, 0));
+      const pw = job.posWeight;
+      const lw = pw === undefined ? 1 : f32(f32(f32(pw[i % pw.length] - 1) * t) + 1);
+      return weighted(job, i, f32(f32(f32(1 - t) * x) + f32(lw * sp)));
+    }
+    case 'kl': {
+      // t·log t − t·x where t > 0; exactly 0 where t ≤ 0 (DESIGN.md §3).
+      const t = job.t![i];
+      return t > 0 ? f32(f32(t * f32(Math.log(t))) - f32(t * x)) : t === t ? 0 : NaN;
+    }
+    case 'klLog': {
+      const t = job.t![i];
+      return f32(f32(Math.exp(t)) * f32(t - x));
+    }
+  }
+}
+
+function weighted(job: HostElementJob, i: number, v: number): number {
+  const w = job.weight;
+  return w === undefined ? v : f32(v * w[i % w.length]);
+}
+
+export function elementwise(job: HostElementJob): Float32Array {
+  const out = new Float32Array(job.n);
+  for (let i = 0; i < job.n; i++) out[i] = elementValue(job, i);
+  return out;
+}

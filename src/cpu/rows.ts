@@ -1,0 +1,212 @@
+/**
+ * CPU row kernels: the online log-sum-exp of plan.ts, executable with any RowPlan, in float32
+ * (every stored value rounded with Math.fround, as the GPU stores it), plus each row op's epilogue.
+ * State per lane: m (running max), s (Σ e^(x−m)), a and b (op-specific, see RowMode).
+ */
+import type { RowPlan } from '../plan.js';
+import type { HostRowJob } from '../ops.js';
+import { recordWidth, rowMode, RowMode } from '../ops.js';
+
+const f32 = Math.fround;
+const NEG_INF = -Infinity;
+
+/** Coefficient u_c of the 'dot' mode: class weight (CE smoothing) or weight × smoothed target (CE with probabilities). */
+interface Coefs {
+  mode: RowMode;
+  weight: Float32Array | undefined;
+  /** Probability targets (same layout as x) or undefined. */
+  prob: Float32Array | undefined;
+  /** t' = t·keep + add (label smoothing of probability targets); keep = 1, add = 0 without smoothing. */
+  keep: number;
+  add: number;
+}
+
+/** Rescales state (m, s, a, b) at `o` of `st` to the max M. The entropy state rescales `a` with s. */
+function rescale(st: Float64Array, o: number, M: number, mode: RowMode): void {
+  const m = st[o];
+  if (m === M) return;
+  if (m === NEG_INF) {
+    // Empty so far (s = 0): a and b hold only -inf/NaN contributions or zeros, which stay as they are.
+    st[o] = M;
+    return;
+  }
+  const d = f32(m - M);
+  const f = f32(Math.exp(d));
+  if (mode === RowMode.Entropy) st[o + 2] = f32(f32(st[o + 2] + f32(d * st[o + 1])) * f);
+  else if (mode === RowMode.Dot) st[o + 2] = f32(st[o + 2] + f32(d * st[o + 3]));
+  st[o + 1] = f32(st[o + 1] * f);
+  st[o] = M;
+}
+
+/** max that propagates NaN, in the order the WGSL kernel uses. */
+function nanMax(a: number, b: number): number {
+  return b > a || b !== b ? b : a;
+}
+
+/** Folds the tiles of one lane: segment elements [start, end), tiles of `tile` beginning every `step`. */
+function foldLane(
+  x: Float32Array, base: number, stride: number, start: number, end: number, step: number, tile: number,
+  k: Coefs, st: Float64Array, o: number,
+): void {
+  const mode = k.mode;
+  for (let t0 = start; t0 < end; t0 += step) {
+    const t1 = Math.min(t0 + tile, end);
+    let M = st[o];
+    for (let c = t0; c < t1; c++) M = nanMax(M, x[base + c * stride]);
+    rescale(st, o, M, mode);
+    let s = st[o + 1], a = st[o + 2], b = st[o + 3];
+    for (let c = t0; c < t1; c++) {
+      const v = x[base + c * stride];
+      const e = v === NEG_INF ? 0 : f32(Math.exp(f32(v - M)));
+      s = f32(s + e);
+      if (mode === RowMode.Dot) {
+        let u = 1;
+        if (k.prob !== undefined) {
+          const t = k.prob[base + c * stride];
+          u = k.add === 0 ? t : f32(f32(t * k.keep) + k.add);
+          if (k.weight !== undefined) u = f32(k.weight[c] * u);
+        } else if (k.weight !== undefined) u = k.weight[c];
+        a = f32(a + (v === NEG_INF ? f32(u * v) : f32(u * f32(v - M))));
+        b = f32(b + u);
+      } else if (mode === RowMode.Entropy && v !== NEG_INF) {
+        a = f32(a + f32(e * f32(v - M)));
+      }
+    }
+    st[o + 1] = s; st[o + 2] = a; st[o + 3] = b;
+  }
+}
+
+/** st[o] ⊕= st[p]: both rescaled to the common max, then added (commutative bit for bit). */
+function merge(st: Float64Array, o: number, p: number, mode: RowMode): void {
+  const M = nanMax(st[o], st[p]);
+  rescale(st, o, M, mode);
+  rescale(st, p, M, mode);
+  st[o + 1] = f32(st[o + 1] + st[p + 1]);
+  st[o + 2] = f32(st[o + 2] + st[p + 2]);
+  st[o + 3] = f32(st[o + 3] + st[p + 3]);
+}
+
+/** Halving tree over `count` states (padded to a power of two with empty states) at st[o + 4i]. */
+function treeMerge(st: Float64Array, o: number, count: number, mode: RowMode): void {
+  let width = 1;
+  while (width < count) width *= 2;
+  for (let h = width / 2; h >= 1; h /= 2) {
+    for (let i = 0; i < h; i++) if (i + h < count) merge(st, o + 4 * i, o + 4 * (i + h), mode);
+  }
+}
+
+/** Row statistics for row `r` under `plan`; leaves the merged state at st[0..4). */
+function rowState(job: HostRowJob, k: Coefs, plan: RowPlan, r: number, st: Float64Array): void {
+  const { C, inner } = job.layout;
+  const o = Math.floor(r / inner), i = r - o * inner;
+  const base = o * C * inner + i;
+  const L = plan.lanes, P = plan.splits;
+  const one = L === 1 && P === 1;
+  for (let p = 0; p < P; p++) {
+    const start = p * plan.segment, end = Math.min(C, start + plan.segment);
+    const lanes = one ? 0 : P + p * L; // lane slots of this segment
+    for (let l = 0; l < L; l++) {
+      const q = 4 * (lanes + l);
+      st[q] = NEG_INF; st[q + 1] = 0; st[q + 2] = 0; st[q + 3] = 0;
+      foldLane(job.x, base, inner, start + l * plan.tile, end, L * plan.tile, plan.tile, k, st, q);
+    }
+    if (!one) {
+      treeMerge(st, 4 * lanes, L, k.mode);
+      st.copyWithin(4 * p, 4 * lanes, 4 * lanes + 4);
+    }
+  }
+  if (!one) treeMerge(st, 0, P, k.mode);
+}
+
+/** Scratch big enough for any plan: P segment slots followed by L·P lane slots. */
+function scratch(plan: RowPlan): Float64Array {
+  return new Float64Array(4 * (plan.splits + plan.splits * plan.lanes + 1));
+}
+
+function coefs(job: HostRowJob): Coefs {
+  const mode = rowMode(job);
+  const eps = job.op === 'ceProb' ? job.eps : 0;
+  return {
+    mode,
+    weight: job.weight,
+    prob: job.op === 'ceProb' ? job.prob : undefined,
+    keep: f32(1 - eps),
+    add: f32(eps / job.layout.C),
+  };
+}
+
+/** softmax / logSoftmax: one output per element, the input's layout. */
+export function normalizeRows(job: HostRowJob, plan: RowPlan): Float32Array {
+  const { C, inner, rows } = job.layout;
+  const out = new Float32Array(rows * C);
+  const st = scratch(plan);
+  const k = coefs(job);
+  const x = job.x;
+  for (let r = 0; r < rows; r++) {
+    rowState(job, k, plan, r, st);
+    const m = st[0], s = st[1];
+    const o = Math.floor(r / inner), base = o * C * inner + (r - o * inner);
+    if (job.op === 'softmax') {
+      const inv = f32(1 / s);
+      for (let c = 0; c < C; c++) {
+        const v = x[base + c * inner];
+        out[base + c * inner] = f32((v === NEG_INF ? 0 : f32(Math.exp(f32(v - m)))) * inv);
+      }
+    } else {
+      const ls = f32(Math.log(s));
+      for (let c = 0; c < C; c++) out[base + c * inner] = f32(f32(x[base + c * inner] - m) - ls);
+    }
+  }
+  return out;
+}
+
+/**
+ * Per-row losses. With `records` false: the final per-row loss (reduction 'none').
+ * With `records` true: K = recordWidth(job) partial sums per row for the batch reduction.
+ */
+export function lossRows(job: HostRowJob, plan: RowPlan, records: boolean): Float32Array {
+  const { C, rows } = job.layout;
+  const K = records ? recordWidth(job.op) : 1;
+  const out = new Float32Array(rows * K);
+  const st = scratch(plan);
+  const k = coefs(job);
+  for (let r = 0; r < rows; r++) {
+    if (job.op !== 'nll') rowState(job, k, plan, r, st);
+    rowEpilogue(job, r, st, records, out, r * K, C);
+  }
+  return out;
+}
+
+/** The epilogue of a row: the same formulas as the WGSL epilogue in shaders/rows.wgsl. */
+function rowEpilogue(job: HostRowJob, r: number, st: Float64Array, records: boolean, out: Float32Array, q: number, C: number): void {
+  const m = st[0], s = st[1], a = st[2], b = st[3];
+  if (job.op === 'entropy') {
+    const ls = f32(Math.log(s));
+    out[q] = f32(ls - f32(a / s));
+    return;
+  }
+  if (job.op === 'ceProb') {
+    out[q] = f32(f32(b * f32(Math.log(s))) - a);
+    return;
+  }
+  const { inner } = job.layout;
+  const t = job.target![r];
+  let nll = 0, wt = 0, smooth = 0;
+  if (t !== job.ignoreIndex) {
+    const o = Math.floor(r / inner), xt = job.x[o * C * inner + (r - o * inner) + t * inner];
+    wt = job.weight !== undefined ? job.weight[t] : 1;
+    if (job.op === 'nll') nll = f32(-f32(wt * xt));
+    else {
+      const ls = f32(Math.log(s));
+      nll = f32(-f32(wt * f32(f32(xt - m) - ls)));
+      if (job.eps > 0) smooth = f32(f32(b * ls) - a);
+    }
+  }
+  if (records) {
+    out[q] = nll;
+    if (job.op === 'nll') out[q + 1] = wt;
+    else { out[q + 1] = smooth; out[q + 2] = wt; }
+  } else if (job.op === 'ce' && job.eps > 0) {
+    out[q] = f32(f32(f32(1 - job.eps) * nll) + f32(smooth * f32(job.eps / C)));
+  } else out[q] = nll;
+}
