@@ -2,12 +2,12 @@
 import { cpuBackend } from './cpu/backend.js';
 import { LossError } from './errors.js';
 import { createWebGpuBackend } from './gpu/backend.js';
+import type { WebGpuBackend } from './gpu/backend.js';
 import {
   checkIndices, classWeight, dimOf, dropDim, elementWeight, fail, finishElements, finishRows, floatTarget,
   floatTensor, ignoreIndexOf, indexTarget, isDevice, layoutOf, numel, reductionOf, smoothingOf,
 } from './ops.js';
 import type { Backend, ElementJob, ElementOp, RowJob } from './ops.js';
-import type { AdapterProfile } from './plan.js';
 import type {
   BceOptions, BceWithLogitsOptions, CreateLossesOptions, CrossEntropyOptions, EntropyOptions, HostTensor,
   KlDivOptions, Losses, NllLossOptions, SoftmaxOptions, TensorInput,
@@ -32,7 +32,7 @@ export async function createLosses(options: CreateLossesOptions = {}): Promise<L
   }
 }
 
-function facade(backend: Backend & { profile?: AdapterProfile }): Losses & { profile?: AdapterProfile } {
+function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'device' | 'stats'>>): Losses {
   // Empty tensors never reach a device: the CPU gives PyTorch's answer (NaN means, empty outputs).
   const cpu = backend.kind === 'cpu' ? backend : cpuBackend();
   const on = (n: number): Backend => (n === 0 ? cpu : backend);
@@ -77,7 +77,9 @@ function facade(backend: Backend & { profile?: AdapterProfile }): Losses & { pro
 
   return {
     backend: backend.kind,
-    profile: backend.profile,
+    get profile() { return backend.profile; },
+    get device() { return backend.device; },
+    stats: backend.stats && (() => backend.stats!()),
 
     softmax: (x, options) => normalize('softmax', x, options),
     logSoftmax: (x, options) => normalize('logSoftmax', x, options),

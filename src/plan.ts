@@ -107,11 +107,13 @@ function splitPlan(C: number, splits: number, lanes: number, workgroupSize: numb
   return { family: 'split', lanes, tile: GPU_TILE, splits: Math.ceil(C / segment), segment, workgroupSize };
 }
 
-/** Batch-sum plan: few barrier-free small groups on an emulator, many 256-lane groups on a GPU. */
-export function planReduce(n: number, p: AdapterProfile): ReducePlan {
-  if (p.emulated) {
-    const lanes = p.subgroupSize >= 2 ? p.subgroupSize : 1;
-    return { groups: Math.max(1, Math.min(64, Math.ceil(n / 4096))), lanes };
-  }
-  return { groups: Math.max(1, Math.min(1024, Math.ceil(n / 8192))), lanes: 256 };
+/**
+ * Batch-sum plan for n items of `itemBytes` each: few barrier-free small groups (one subgroup)
+ * on an emulator, 256-lane groups that fill a GPU otherwise; every block fits one binding.
+ */
+export function planReduce(n: number, itemBytes: number, p: AdapterProfile): ReducePlan {
+  const lanes = p.emulated ? (p.subgroupSize >= 2 ? p.subgroupSize : 1) : 256;
+  const groups = p.emulated ? Math.min(64, Math.ceil(n / 4096)) : Math.min(1024, Math.ceil(n / 8192));
+  const perBinding = Math.floor((p.maxBindingBytes - 256) / itemBytes);
+  return { groups: Math.max(1, Math.min(n, Math.max(groups, Math.ceil(n / perBinding)))), lanes };
 }

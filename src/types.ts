@@ -101,6 +101,10 @@ export interface Losses {
   readonly backend: 'webgpu' | 'cpu';
   /** The adapter profile the WebGPU dispatcher plans with (undefined on the CPU). */
   readonly profile?: AdapterProfile;
+  /** The GPUDevice in use (WebGPU backend): a new one after the loss of a device the library created. */
+  readonly device?: GPUDevice;
+  /** Buffer pool counters (WebGPU backend): idle pooled buffers and bytes, buffers in use. */
+  stats?(): { pooledBuffers: number; pooledBytes: number; liveBuffers: number };
   softmax(x: TensorInput, options?: SoftmaxOptions): Promise<HostTensor>;
   logSoftmax(x: TensorInput, options?: SoftmaxOptions): Promise<HostTensor>;
   sigmoid(x: TensorInput): Promise<HostTensor>;

@@ -21,7 +21,7 @@ function host<T extends RowJob | ElementJob>(job: T): T & (HostRowJob | HostElem
  */
 export function cpuBackend(profile?: AdapterProfile): Backend {
   const rowPlan = (job: RowJob) => (profile ? planRows(job.layout.rows, job.layout.C, profile) : cpuRowPlan(job.layout.C));
-  const reducePlan = (n: number) => (profile ? planReduce(n, profile) : CPU_REDUCE_PLAN);
+  const reducePlan = (n: number, itemBytes: number) => (profile ? planReduce(n, itemBytes, profile) : CPU_REDUCE_PLAN);
   return {
     kind: 'cpu',
     async normalize(job) {
@@ -32,14 +32,15 @@ export function cpuBackend(profile?: AdapterProfile): Backend {
     },
     async rowSums(job) {
       const recs = lossRows(host(job) as HostRowJob, rowPlan(job), true);
-      return reduceRecords(recs, job.layout.rows, recordWidth(job.op), reducePlan(job.layout.rows));
+      const K = recordWidth(job.op);
+      return reduceRecords(recs, job.layout.rows, K, reducePlan(job.layout.rows, 4 * K));
     },
     async elementwise(job) {
       return elementwise(host(job) as HostElementJob);
     },
     async elementSum(job) {
       const v = elementwise(host(job) as HostElementJob);
-      return reduceRecords(v, job.n, 1, reducePlan(job.n))[0];
+      return reduceRecords(v, job.n, 1, reducePlan(job.n, 4))[0];
     },
     dispose() {},
   };

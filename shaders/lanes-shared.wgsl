@@ -1,0 +1,28 @@
+// Lane merges through workgroup memory: a halving tree, one barrier per level (any adapter).
+var<workgroup> lanesScratch: array<vec4<f32>, WG>;
+
+// Merges the LANES states of invocation li's lane group; every lane of the group gets the result.
+fn laneMerge(acc: Acc, li: u32) -> Acc {
+  if (LANES == 1u) { return acc; }
+  let lane = li % LANES;
+  lanesScratch[li] = toVec(acc);
+  workgroupBarrier();
+  for (var h = LANES / 2u; h >= 1u; h = h / 2u) {
+    if (lane < h) { lanesScratch[li] = toVec(merge(fromVec(lanesScratch[li]), fromVec(lanesScratch[li + h]))); }
+    workgroupBarrier();
+  }
+  return fromVec(lanesScratch[li - lane]);
+}
+
+// Sums the LANES vectors of the lane group (the same halving tree); the result is valid in every lane.
+fn laneSum(v: vec4<f32>, li: u32) -> vec4<f32> {
+  if (LANES == 1u) { return v; }
+  let lane = li % LANES;
+  lanesScratch[li] = v;
+  workgroupBarrier();
+  for (var h = LANES / 2u; h >= 1u; h = h / 2u) {
+    if (lane < h) { lanesScratch[li] = lanesScratch[li] + lanesScratch[li + h]; }
+    workgroupBarrier();
+  }
+  return lanesScratch[li - lane];
+}

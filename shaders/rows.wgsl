@@ -1,0 +1,170 @@
+// Row kernels: the online log-sum-exp over the class dim of src/plan.ts, with each op's fused
+// epilogue (softmax, log-softmax, entropy, cross-entropy with indices or probabilities, NLL).
+// Composed after common.wgsl and one lanes-*.wgsl. A lane group of LANES invocations owns one
+// segment of one row; `splits` segments per row (split family) write partial states that
+// `mergeRows` combines. Each formula matches src/cpu/rows.ts operation for operation.
+
+override OP: u32 = 0;              // 0 softmax, 1 logSoftmax, 2 entropy, 3 ce, 4 ceProb, 5 nll
+override RECORDS: bool = false;    // write K-wide records for the batch sums instead of final losses
+override HAS_WEIGHT: bool = false; // class weights bound
+
+const TILE = 4u;
+
+// Index in x of row r's first class (chunk-local row).
+fn rowBase(r: u32) -> u32 {
+  let o = r / P.inner;
+  return P.xOff + o * P.C * P.inner + (r - o * P.inner);
+}
+
+// u_c of the dot state: class weight (smoothed index targets) or weight × smoothed probability.
+fn coef(idx: u32, c: u32) -> f32 {
+  var u = 1.0;
+  if (OP == 4u) {
+    let t = y[idx];
+    u = select(t, t * P.keep + P.add, P.eps > 0.0);
+    if (HAS_WEIGHT) { u = weight[c] * u; }
+  } else if (HAS_WEIGHT) {
+    u = weight[c];
+  }
+  return u;
+}
+
+// Folds the tiles of one lane of segment `seg` of the row at `base`.
+fn foldLane(base: u32, seg: u32, lane: u32) -> Acc {
+  var acc = Acc(P.negInf, 0.0, 0.0, 0.0);
+  let start = seg * P.segment;
+  let end = min(P.C, start + P.segment);
+  for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
+    let n = min(TILE, end - t0);
+    var v: array<f32, 4>;
+    var M = acc.m;
+    for (var j = 0u; j < n; j++) {
+      v[j] = x[base + (t0 + j) * P.inner];
+      M = nanMax(M, v[j]);
+    }
+    acc = rescale(acc, M);
+    for (var j = 0u; j < n; j++) {
+      let e = select(exp(v[j] - M), 0.0, v[j] == P.negInf);
+      acc.s = acc.s + e;
+      if (MODE == 1u) {
+        let u = coef(base + (t0 + j) * P.inner, t0 + j);
+        acc.a = acc.a + select(u * (v[j] - M), u * v[j], v[j] == P.negInf);
+        acc.b = acc.b + u;
+      } else if (MODE == 2u && v[j] != P.negInf) {
+        acc.a = acc.a + e * (v[j] - M);
+      }
+    }
+  }
+  return acc;
+}
+
+// softmax / logSoftmax outputs of one lane's tiles, given the row's merged state.
+fn writeLane(base: u32, seg: u32, lane: u32, acc: Acc) {
+  let start = seg * P.segment;
+  let end = min(P.C, start + P.segment);
+  let inv = 1.0 / acc.s;
+  let ls = log(acc.s);
+  let ob = base - P.xOff + P.oOff;
+  for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
+    for (var c = t0; c < min(t0 + TILE, end); c++) {
+      let v = x[base + c * P.inner];
+      if (OP == 0u) {
+        out[ob + c * P.inner] = select(exp(v - acc.m), 0.0, v == P.negInf) * inv;
+      } else {
+        out[ob + c * P.inner] = (v - acc.m) - ls;
+      }
+    }
+  }
+}
+
+// The loss of row r from its merged state: a final loss, or a record for the batch sums.
+fn finishRow(r: u32, acc: Acc) {
+  if (OP == 2u) {
+    out[P.oOff + r] = log(acc.s) - acc.a / acc.s;
+    return;
+  }
+  if (OP == 4u) {
+    out[P.oOff + r] = acc.b * log(acc.s) - acc.a;
+    return;
+  }
+  let t = labels[P.tOff + r];
+  var nll = 0.0;
+  var wt = 0.0;
+  var smoothing = 0.0;
+  if (t != P.ignoreIndex) {
+    if (t < 0 || u32(t) >= P.C) {
+      atomicMax(&status[0], 1u); // only device targets get here; the host reports it
+    } else {
+      let xt = x[rowBase(r) + u32(t) * P.inner];
+      wt = select(1.0, weight[u32(t)], HAS_WEIGHT);
+      if (OP == 5u) {
+        nll = -(wt * xt);
+      } else {
+        let ls = log(acc.s);
+        nll = -(wt * ((xt - acc.m) - ls));
+        if (MODE == 1u) { smoothing = acc.b * ls - acc.a; }
+      }
+    }
+  }
+  if (RECORDS && OP == 5u) {
+    out[P.oOff + 2u * r] = nll;
+    out[P.oOff + 2u * r + 1u] = wt;
+  } else if (RECORDS) {
+    out[P.oOff + 3u * r] = nll;
+    out[P.oOff + 3u * r + 1u] = smoothing;
+    out[P.oOff + 3u * r + 2u] = wt;
+  } else if (MODE == 1u) {
+    out[P.oOff + r] = P.keep * nll + smoothing * P.add;
+  } else {
+    out[P.oOff + r] = nll;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let groups = P.splits * P.rows; // lane groups in this chunk
+  let g = groupIndex(wid) * (WG / LANES) + li / LANES;
+  let lane = li % LANES;
+  let inRange = g < groups;
+  let r = select(0u, g / P.splits, inRange);
+  let seg = g % P.splits;
+  let base = rowBase(r);
+  var acc = Acc(P.negInf, 0.0, 0.0, 0.0);
+  if (inRange && OP != 5u) { acc = foldLane(base, seg, lane); }
+  acc = laneMerge(acc, li); // every invocation takes part: the merge may use barriers or shuffles
+  if (!inRange) { return; }
+  if (P.splits > 1u) {
+    if (lane == 0u) { partial[g] = toVec(acc); }
+  } else if (OP <= 1u) {
+    writeLane(base, 0u, lane, acc);
+  } else if (lane == 0u) {
+    finishRow(r, acc);
+  }
+}
+
+// Split family, second pass: one invocation per row merges its `splits` partial states by the
+// halving tree (in place), then finishes the row; softmax rows keep the state for `writeRows`.
+@compute @workgroup_size(WG)
+fn mergeRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let r = groupIndex(wid) * WG + li;
+  if (r >= P.rows) { return; }
+  let n = P.splits;
+  let b = r * n;
+  var width = 1u;
+  while (width < n) { width = width * 2u; }
+  for (var h = width / 2u; h >= 1u; h = h / 2u) {
+    for (var i = 0u; i < h; i++) {
+      if (i + h < n) { partial[b + i] = toVec(merge(fromVec(partial[b + i]), fromVec(partial[b + i + h]))); }
+    }
+  }
+  if (OP > 1u) { finishRow(r, fromVec(partial[b])); }
+}
+
+// Split family, softmax outputs: each lane group rewrites its segment with the merged state.
+@compute @workgroup_size(WG)
+fn writeRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let g = groupIndex(wid) * (WG / LANES) + li / LANES;
+  if (g >= P.splits * P.rows) { return; }
+  let r = g / P.splits;
+  writeLane(rowBase(r), g % P.splits, li % LANES, fromVec(partial[r * P.splits]));
+}

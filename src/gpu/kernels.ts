@@ -1,0 +1,83 @@
+/**
+ * Shader modules and the pipeline cache. A module is common.wgsl + a lanes-*.wgsl + the family's
+ * files, with `enable subgroups;` in front when the subgroup lanes are used; kernels are
+ * specialised with `override` constants. All pipelines share one bind group layout (common.wgsl).
+ */
+import commonWgsl from '../../shaders/common.wgsl?raw';
+import elementwiseWgsl from '../../shaders/elementwise.wgsl?raw';
+import lanesSharedWgsl from '../../shaders/lanes-shared.wgsl?raw';
+import lanesSubgroupWgsl from '../../shaders/lanes-subgroup.wgsl?raw';
+import recordsWgsl from '../../shaders/records.wgsl?raw';
+import reduceWgsl from '../../shaders/reduce.wgsl?raw';
+import rowsWgsl from '../../shaders/rows.wgsl?raw';
+
+const STORAGE_READ = 'read-only-storage' as GPUBufferBindingType;
+const COMPUTE = 4; // GPUShaderStage.COMPUTE
+
+export type Family = 'rows' | 'reduceRecords' | 'reduceElements' | 'elementwise';
+
+const SOURCES: Record<Family, string[]> = {
+  rows: [rowsWgsl],
+  reduceRecords: [recordsWgsl, reduceWgsl],
+  reduceElements: [elementwiseWgsl, reduceWgsl],
+  elementwise: [elementwiseWgsl],
+};
+
+export type Constants = Record<string, number | boolean>;
+
+export class Kernels {
+  readonly layout: GPUBindGroupLayout;
+  private pipelineLayout: GPUPipelineLayout;
+  private modules = new Map<string, GPUShaderModule>();
+  private pipelines = new Map<string, GPUComputePipeline>();
+
+  constructor(private device: GPUDevice) {
+    const buffer = (type: GPUBufferBindingType): GPUBufferBindingLayout => ({ type });
+    this.layout = device.createBindGroupLayout({
+      entries: [
+        { binding: 0, visibility: COMPUTE, buffer: buffer('uniform') },
+        { binding: 1, visibility: COMPUTE, buffer: buffer(STORAGE_READ) },
+        { binding: 2, visibility: COMPUTE, buffer: buffer(STORAGE_READ) },
+        { binding: 3, visibility: COMPUTE, buffer: buffer(STORAGE_READ) },
+        { binding: 4, visibility: COMPUTE, buffer: buffer(STORAGE_READ) },
+        { binding: 5, visibility: COMPUTE, buffer: buffer('storage') },
+        { binding: 6, visibility: COMPUTE, buffer: buffer('storage') },
+        { binding: 7, visibility: COMPUTE, buffer: buffer('storage') },
+      ],
+    });
+    this.pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
+  }
+
+  private module(family: Family, subgroups: boolean): GPUShaderModule {
+    const key = `${family}:${subgroups}`;
+    let m = this.modules.get(key);
+    if (!m) {
+      const code = [
+        subgroups ? 'enable subgroups;\n' : '',
+        commonWgsl,
+        subgroups ? lanesSubgroupWgsl : lanesSharedWgsl,
+        ...SOURCES[family],
+      ].join('\n');
+      m = this.device.createShaderModule({ code, label: key });
+      this.modules.set(key, m);
+    }
+    return m;
+  }
+
+  /** The pipeline of `entryPoint` in `family`, specialised by `constants` (cached). */
+  pipeline(family: Family, entryPoint: string, subgroups: boolean, constants: Constants): GPUComputePipeline {
+    const key = `${family}:${entryPoint}:${subgroups}:${JSON.stringify(constants)}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const values: Record<string, number> = {};
+      for (const [k, v] of Object.entries(constants)) values[k] = typeof v === 'boolean' ? Number(v) : v;
+      p = this.device.createComputePipeline({
+        label: key,
+        layout: this.pipelineLayout,
+        compute: { module: this.module(family, subgroups), entryPoint, constants: values },
+      });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+}
