@@ -25,7 +25,7 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 // One bind group layout for every kernel; a kernel ignores what it does not use.
-@group(0) @binding(1) var<storage, read> x: array<f32>;          // the input
+// binding 1, the input x, is declared by x-scalar.wgsl or x-vec4.wgsl (xAt, xTile)
 @group(0) @binding(2) var<storage, read> labels: array<i32>;     // class-index targets
 @group(0) @binding(3) var<storage, read> y: array<f32>;          // float targets, or records to sum
 @group(0) @binding(4) var<storage, read> weight: array<f32>;     // class or element weights, then posWeight

@@ -12,7 +12,7 @@ fn log1p(v: f32) -> f32 {
 
 // Element at binding index j, global index i (for the broadcast weights).
 fn value(j: u32, i: u32) -> f32 {
-  let v = x[j];
+  let v = xAt(j);
   var r: f32;
   if (OP == 0u) {
     return 1.0 / (1.0 + exp(-v));

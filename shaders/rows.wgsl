@@ -1,6 +1,6 @@
 // Row kernels: the online log-sum-exp over the class dim of src/plan.ts, with each op's fused
 // epilogue (softmax, log-softmax, entropy, cross-entropy with indices or probabilities, NLL).
-// Composed after common.wgsl and one lanes-*.wgsl. A lane group of LANES invocations owns one
+// Composed after common.wgsl, one lanes-*.wgsl and one x-*.wgsl. A lane group of LANES invocations owns one
 // segment of one row; `splits` segments per row (split family) write partial states that
 // `mergeRows` combines. Each formula matches src/cpu/rows.ts operation for operation.
 
@@ -16,43 +16,44 @@ fn rowBase(r: u32) -> u32 {
   return P.xOff + o * P.C * P.inner + (r - o * P.inner);
 }
 
-// u_c of the dot state: class weight (smoothed index targets) or weight × smoothed probability.
-fn coef(idx: u32, c: u32) -> f32 {
-  var u = 1.0;
+// u_c of the dot state for the 4 elements of a tile at x index i (class c): class weight
+// (smoothed index targets) or weight × smoothed probability; 0 outside the row.
+fn coefTile(i: u32, c: u32, valid: vec4<bool>) -> vec4<f32> {
+  var u = vec4<f32>(1.0);
+  let s = P.inner;
   if (OP == 4u) {
-    let t = y[idx];
+    let t = vec4<f32>(y[i], y[i + s], y[i + 2u * s], y[i + 3u * s]);
     u = select(t, t * P.keep + P.add, P.eps > 0.0);
-    if (HAS_WEIGHT) { u = weight[c] * u; }
+    if (HAS_WEIGHT) { u = vec4<f32>(weight[c], weight[c + 1u], weight[c + 2u], weight[c + 3u]) * u; }
   } else if (HAS_WEIGHT) {
-    u = weight[c];
+    u = vec4<f32>(weight[c], weight[c + 1u], weight[c + 2u], weight[c + 3u]);
   }
-  return u;
+  return select(vec4<f32>(0.0), u, valid);
 }
 
-// Folds the tiles of one lane of segment `seg` of the row at `base`.
+// Folds the tiles of one lane of segment `seg` of the row at `base`. A tile past the segment's
+// end is padded with -inf, which changes neither the max nor any sum (masked where it would).
 fn foldLane(base: u32, seg: u32, lane: u32) -> Acc {
   var acc = Acc(P.negInf, 0.0, 0.0, 0.0);
   let start = seg * P.segment;
   let end = min(P.C, start + P.segment);
+  let ninf = vec4<f32>(P.negInf);
   for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
-    let n = min(TILE, end - t0);
-    var v: array<f32, 4>;
-    var M = acc.m;
-    for (var j = 0u; j < n; j++) {
-      v[j] = x[base + (t0 + j) * P.inner];
-      M = nanMax(M, v[j]);
-    }
+    let valid = vec4<u32>(t0, t0 + 1u, t0 + 2u, t0 + 3u) < vec4<u32>(end);
+    let i = base + t0 * P.inner;
+    let v = xTile(i, P.inner, valid, P.negInf);
+    let M = nanMax(nanMax(nanMax(nanMax(acc.m, v.x), v.y), v.z), v.w);
     acc = rescale(acc, M);
-    for (var j = 0u; j < n; j++) {
-      let e = select(exp(v[j] - M), 0.0, v[j] == P.negInf);
-      acc.s = acc.s + e;
-      if (MODE == 1u) {
-        let u = coef(base + (t0 + j) * P.inner, t0 + j);
-        acc.a = acc.a + select(u * (v[j] - M), u * v[j], v[j] == P.negInf);
-        acc.b = acc.b + u;
-      } else if (MODE == 2u && v[j] != P.negInf) {
-        acc.a = acc.a + e * (v[j] - M);
-      }
+    let e = select(exp(v - M), vec4<f32>(0.0), v == ninf);
+    acc.s = acc.s + e.x + e.y + e.z + e.w;
+    if (MODE == 1u) {
+      let u = coefTile(i, t0, valid);
+      let d = select(vec4<f32>(0.0), select(u * (v - M), u * v, v == ninf), valid);
+      acc.a = acc.a + d.x + d.y + d.z + d.w;
+      acc.b = acc.b + u.x + u.y + u.z + u.w;
+    } else if (MODE == 2u) {
+      let d = select(vec4<f32>(0.0), e * (v - M), v != ninf);
+      acc.a = acc.a + d.x + d.y + d.z + d.w;
     }
   }
   return acc;
@@ -67,7 +68,7 @@ fn writeLane(base: u32, seg: u32, lane: u32, acc: Acc) {
   let ob = base - P.xOff + P.oOff;
   for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
     for (var c = t0; c < min(t0 + TILE, end); c++) {
-      let v = x[base + c * P.inner];
+      let v = xAt(base + c * P.inner);
       if (OP == 0u) {
         out[ob + c * P.inner] = select(exp(v - acc.m), 0.0, v == P.negInf) * inv;
       } else {
@@ -95,7 +96,7 @@ fn finishRow(r: u32, acc: Acc) {
     if (t < 0 || u32(t) >= P.C) {
       atomicMax(&status[0], 1u); // only device targets get here; the host reports it
     } else {
-      let xt = x[rowBase(r) + u32(t) * P.inner];
+      let xt = xAt(rowBase(r) + u32(t) * P.inner);
       wt = select(1.0, weight[u32(t)], HAS_WEIGHT);
       if (OP == 5u) {
         nll = -(wt * xt);

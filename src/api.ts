@@ -52,7 +52,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
   async function normalize(method: 'softmax' | 'logSoftmax', x: TensorInput, options: SoftmaxOptions = {}): Promise<HostTensor> {
     const t = floatTensor(method, 'x', x);
     const layout = layoutOf(t.shape, dimOf(method, options.dim, t.shape.length));
-    const job: RowJob = { op: method, x: t.data, layout, ignoreIndex: -100, eps: 0 };
+    const job: RowJob = { method, op: method, x: t.data, layout, ignoreIndex: -100, eps: 0 };
     return { data: await on(numel(t.shape)).normalize(job), shape: [...t.shape] };
   }
 
@@ -69,7 +69,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
   function elementJob(method: string, op: ElementOp, input: TensorInput, target: unknown, options: BceWithLogitsOptions) {
     const t = floatTensor(method, 'input', input);
     const job: ElementJob = {
-      op, x: t.data, t: floatTarget(method, target, t.shape), n: numel(t.shape),
+      method, op, x: t.data, t: floatTarget(method, target, t.shape), n: numel(t.shape),
       weight: elementWeight(method, 'weight', options.weight, t.shape),
     };
     return { job, shape: t.shape };
@@ -86,7 +86,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
 
     async sigmoid(x) {
       const t = floatTensor('sigmoid', 'x', x);
-      const job: ElementJob = { op: 'sigmoid', x: t.data, n: numel(t.shape) };
+      const job: ElementJob = { method: 'sigmoid', op: 'sigmoid', x: t.data, n: numel(t.shape) };
       return (await elements(job, 'none', t.shape)) as HostTensor;
     },
 
@@ -103,9 +103,9 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
       if (isIndex) {
         const idx = indexTarget(m, target, x.outShape);
         checkIndices(m, idx, x.layout.C, ignoreIndex);
-        job = { op: 'ce', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps };
+        job = { method: m, op: 'ce', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps };
       } else {
-        job = { op: 'ceProb', x: x.data, layout: x.layout, prob: floatTarget(m, target, x.shape), weight, ignoreIndex, eps };
+        job = { method: m, op: 'ceProb', x: x.data, layout: x.layout, prob: floatTarget(m, target, x.shape), weight, ignoreIndex, eps };
       }
       return rows(job, reduction, x.outShape) as never;
     },
@@ -118,7 +118,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
       const ignoreIndex = ignoreIndexOf(m, options.ignoreIndex);
       const idx = indexTarget(m, target, x.outShape);
       checkIndices(m, idx, x.layout.C, ignoreIndex);
-      const job: RowJob = { op: 'nll', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps: 0 };
+      const job: RowJob = { method: m, op: 'nll', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps: 0 };
       return rows(job, reduction, x.outShape) as never;
     },
 
@@ -164,7 +164,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
       const dim = dimOf(m, options.dim, t.shape.length);
       const reduction = reductionOf(m, options.reduction, LOSS_REDUCTIONS, 'none');
       const layout = layoutOf(t.shape, dim);
-      const job: RowJob = { op: 'entropy', x: t.data, layout, ignoreIndex: -100, eps: 0 };
+      const job: RowJob = { method: m, op: 'entropy', x: t.data, layout, ignoreIndex: -100, eps: 0 };
       return rows(job, reduction, dropDim(t.shape, dim)) as never;
     },
 

@@ -24,6 +24,8 @@ export type RowOp = 'softmax' | 'logSoftmax' | 'entropy' | 'ce' | 'ceProb' | 'nl
 
 /** An op over rows of the class dim. */
 export interface RowJob {
+  /** The public method, for messages. */
+  method: string;
   op: RowOp;
   x: F32Data;
   layout: Layout;
@@ -57,6 +59,7 @@ export type ElementOp = 'sigmoid' | 'bce' | 'bceLogits' | 'kl' | 'klLog';
 
 /** An element-wise op over n elements; `weight[i % weight.length]`, `posWeight[i % posWeight.length]`. */
 export interface ElementJob {
+  method: string;
   op: ElementOp;
   x: F32Data;
   t?: F32Data;

@@ -87,11 +87,11 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
     kind: 'webgpu',
     get profile() { return state.ctx.profile; },
     get device() { return state.ctx.device; },
-    normalize: (job) => run(job.op, (ctx) => runRows(ctx, job, 'normalize')),
-    rowLosses: (job) => run(job.op, (ctx) => runRows(ctx, job, 'losses')),
-    rowSums: (job) => run(job.op, (ctx) => runRowSums(ctx, job)),
-    elementwise: (job) => run(job.op, (ctx) => runElementwise(ctx, job)),
-    elementSum: (job) => run(job.op, (ctx) => runElementSum(ctx, job)),
+    normalize: (job) => run(job.method, (ctx) => runRows(ctx, job, 'normalize')),
+    rowLosses: (job) => run(job.method, (ctx) => runRows(ctx, job, 'losses')),
+    rowSums: (job) => run(job.method, (ctx) => runRowSums(ctx, job)),
+    elementwise: (job) => run(job.method, (ctx) => runElementwise(ctx, job)),
+    elementSum: (job) => run(job.method, (ctx) => runElementSum(ctx, job)),
     stats: () => state.ctx.pool.stats(),
     dispose() {
       if (disposed) return;

@@ -9,7 +9,7 @@ import { isDevice, recordWidth, rowMode } from '../ops.js';
 import type { ElementJob, F32Data, I32Data, RowJob } from '../ops.js';
 import { planReduce, planRows } from '../plan.js';
 import type { AdapterProfile, ReducePlan, RowPlan } from '../plan.js';
-import type { Constants, Family, Kernels } from './kernels.js';
+import type { Constants, Family, Kernels, Variant } from './kernels.js';
 import type { BufferPool } from './pool.js';
 
 // GPUBufferUsage / GPUMapMode values from the spec (the globals may not exist).
@@ -89,7 +89,7 @@ class Call {
     return b;
   }
 
-  dispatch(family: Family, entry: string, subgroups: boolean, constants: Constants, groups: number,
+  dispatch(family: Family, entry: string, variant: Variant, constants: Constants, groups: number,
     params: Params, bindings: Partial<Record<number, Range | GPUBuffer>>): void {
     if (groups === 0) return;
     const maxDim = this.ctx.profile.maxGroupsPerDim;
@@ -113,7 +113,7 @@ class Call {
       else if ('delta' in r) entries.push({ binding: b, resource: { buffer: r.buffer, offset: r.offset, size: r.size } });
       else entries.push({ binding: b, resource: { buffer: r } });
     }
-    const pipeline = this.ctx.kernels.pipeline(family, entry, subgroups, constants);
+    const pipeline = this.ctx.kernels.pipeline(family, entry, variant, constants);
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, this.ctx.device.createBindGroup({ layout: this.ctx.kernels.layout, entries }));
     this.pass.dispatchWorkgroups(gx, gy);
@@ -144,9 +144,9 @@ class Call {
   }
 }
 
-/** Subgroup lanes when the lanes fit in the adapter's smallest subgroup. */
-function useSubgroups(ctx: GpuContext, lanes: number): boolean {
-  return ctx.subgroups && lanes > 1 && lanes <= ctx.profile.subgroupSize;
+/** Subgroup lanes when the lanes fit in the adapter's smallest subgroup; vec4 reads where rows allow. */
+function variant(ctx: GpuContext, lanes: number, vec4 = false): Variant {
+  return { subgroups: ctx.subgroups && lanes > 1 && lanes <= ctx.profile.subgroupSize, vec4 };
 }
 
 function maxFloats(ctx: GpuContext): number {
@@ -173,7 +173,7 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput)
   const K = output === 'records' ? recordWidth(job.op) : 1;
   const perSlice = output === 'normalize' ? C * inner : K * inner;
   const slices = Math.floor(maxFloats(ctx) / Math.max(C * inner, perSlice));
-  if (slices < 1) throw new LossError(`${job.op}: one slice of ${C * inner} elements exceeds the device's largest binding`);
+  if (slices < 1) throw new LossError(`${job.method}: one slice of ${C * inner} elements exceeds the device's largest binding`);
   const floats = output === 'normalize' ? rows * C : rows * K;
   const out = call.output(floats);
   const status = call.buffer(16);
@@ -184,7 +184,8 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput)
   const weight = job.weight !== undefined ? call.input(job.weight) : undefined;
   const chunkSlices = Math.min(outer, slices);
   const partial = plan.splits > 1 ? call.output(chunkSlices * inner * plan.splits * 4) : undefined;
-  const subgroups = useSubgroups(ctx, plan.lanes);
+  // vec4 tiles need contiguous rows with starts and segments on multiples of 4.
+  const v = variant(ctx, plan.lanes, inner === 1 && C % 4 === 0 && plan.segment % 4 === 0);
   const constants: Constants = {
     WG: plan.workgroupSize, LANES: plan.lanes, MODE: rowMode(job), OP: OP_CODES[job.op],
     RECORDS: output === 'records', HAS_WEIGHT: weight !== undefined,
@@ -206,10 +207,10 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput)
     };
     const laneGroups = nRows * plan.splits;
     const groups = Math.ceil((laneGroups * plan.lanes) / plan.workgroupSize);
-    call.dispatch('rows', 'main', subgroups, constants, groups, params, bindings);
+    call.dispatch('rows', 'main', v, constants, groups, params, bindings);
     if (plan.splits > 1) {
-      call.dispatch('rows', 'mergeRows', subgroups, constants, Math.ceil(nRows / plan.workgroupSize), params, bindings);
-      if (output === 'normalize') call.dispatch('rows', 'writeRows', subgroups, constants, groups, params, bindings);
+      call.dispatch('rows', 'mergeRows', v, constants, Math.ceil(nRows / plan.workgroupSize), params, bindings);
+      if (output === 'normalize') call.dispatch('rows', 'writeRows', v, constants, groups, params, bindings);
     }
   }
   return { out, floats, status };
@@ -227,7 +228,7 @@ function encodeReduce(call: Call, ctx: GpuContext, family: 'reduceRecords' | 're
   plan: ReducePlan, bind: Binder, sourceConstants: Constants = {}): GPUBuffer {
   const G = plan.groups;
   const blockLen = Math.ceil(n / G);
-  const subgroups = useSubgroups(ctx, plan.lanes);
+  const v = variant(ctx, plan.lanes);
   const constants: Constants = { WG: plan.lanes, LANES: plan.lanes, K };
   const sums = call.output(G * K);
   const perChunk = Math.max(1, Math.floor(maxFloats(ctx) / (blockLen * K)));
@@ -235,12 +236,12 @@ function encodeReduce(call: Call, ctx: GpuContext, family: 'reduceRecords' | 're
     const blocks = Math.min(perChunk, G - b0);
     const start = Math.min(n, b0 * blockLen), end = Math.min(n, (b0 + blocks) * blockLen);
     const { params, bindings } = bind(start, Math.max(end - start, 1));
-    call.dispatch(family, 'reduce', subgroups, { ...constants, ...sourceConstants }, blocks,
+    call.dispatch(family, 'reduce', v, { ...constants, ...sourceConstants }, blocks,
       { ...params, rows: n, blockLen, firstBlock: b0, blocks, itemBase: start, oOff: b0 * K }, { ...bindings, 5: sums });
   }
   if (G === 1) return sums;
   const total = call.output(K);
-  call.dispatch('reduceRecords', 'reduce', subgroups, constants, 1,
+  call.dispatch('reduceRecords', 'reduce', v, constants, 1,
     { rows: G, blockLen: G, firstBlock: 0, blocks: 1, itemBase: 0, xOff: 0, oOff: 0 }, { 3: sums, 5: total });
   return total;
 }
@@ -256,7 +257,7 @@ async function finish<T>(call: Call, ctx: GpuContext, work: () => Promise<T>): P
 /** Rejects with a LossError when a device label was out of range (host labels are checked before). */
 function checkStatus(job: RowJob, status: Float32Array | undefined): void {
   if (status && new Uint32Array(status.buffer)[0] !== 0) {
-    throw new LossError(`${job.op === 'nll' ? 'nllLoss' : 'crossEntropy'}: target holds a class index out of range [0, ${job.layout.C}) that is not ignoreIndex`);
+    throw new LossError(`${job.method}: target holds a class index out of range [0, ${job.layout.C}) that is not ignoreIndex`);
   }
 }
 
@@ -323,7 +324,7 @@ export async function runElementwise(ctx: GpuContext, job: ElementJob): Promise<
       const n = Math.min(chunk, job.n - s);
       const { params, bindings } = bind(s, n);
       const or = range(out, s, n);
-      call.dispatch('elementwise', 'map', false, { WG, OP: ELEMENT_CODES[job.op] }, Math.ceil(n / WG),
+      call.dispatch('elementwise', 'map', variant(ctx, 1), { WG, OP: ELEMENT_CODES[job.op] }, Math.ceil(n / WG),
         { ...params, rows: n, oOff: or.delta }, { ...bindings, 5: or });
     }
     return (await call.read([{ buffer: out, floats: job.n }]))[0];

@@ -1,6 +1,6 @@
 /**
- * Shader modules and the pipeline cache. A module is common.wgsl + a lanes-*.wgsl + the family's
- * files, with `enable subgroups;` in front when the subgroup lanes are used; kernels are
+ * Shader modules and the pipeline cache. A module is common.wgsl + a lanes-*.wgsl + an x-*.wgsl +
+ * the family's files, with `enable subgroups;` in front when the subgroup lanes are used; kernels are
  * specialised with `override` constants. All pipelines share one bind group layout (common.wgsl).
  */
 import commonWgsl from '../../shaders/common.wgsl?raw';
@@ -10,6 +10,8 @@ import lanesSubgroupWgsl from '../../shaders/lanes-subgroup.wgsl?raw';
 import recordsWgsl from '../../shaders/records.wgsl?raw';
 import reduceWgsl from '../../shaders/reduce.wgsl?raw';
 import rowsWgsl from '../../shaders/rows.wgsl?raw';
+import xScalarWgsl from '../../shaders/x-scalar.wgsl?raw';
+import xVec4Wgsl from '../../shaders/x-vec4.wgsl?raw';
 
 const STORAGE_READ = 'read-only-storage' as GPUBufferBindingType;
 const COMPUTE = 4; // GPUShaderStage.COMPUTE
@@ -24,6 +26,12 @@ const SOURCES: Record<Family, string[]> = {
 };
 
 export type Constants = Record<string, number | boolean>;
+
+/** Module variants: subgroup lanes (lanes-subgroup.wgsl) and vec4 reads of x (x-vec4.wgsl). */
+export interface Variant {
+  subgroups: boolean;
+  vec4: boolean;
+}
 
 export class Kernels {
   readonly layout: GPUBindGroupLayout;
@@ -48,14 +56,15 @@ export class Kernels {
     this.pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
   }
 
-  private module(family: Family, subgroups: boolean): GPUShaderModule {
-    const key = `${family}:${subgroups}`;
+  private module(family: Family, v: Variant): GPUShaderModule {
+    const key = `${family}:${v.subgroups}:${v.vec4}`;
     let m = this.modules.get(key);
     if (!m) {
       const code = [
-        subgroups ? 'enable subgroups;\n' : '',
+        v.subgroups ? 'enable subgroups;\n' : '',
         commonWgsl,
-        subgroups ? lanesSubgroupWgsl : lanesSharedWgsl,
+        v.subgroups ? lanesSubgroupWgsl : lanesSharedWgsl,
+        v.vec4 ? xVec4Wgsl : xScalarWgsl,
         ...SOURCES[family],
       ].join('\n');
       m = this.device.createShaderModule({ code, label: key });
@@ -65,8 +74,8 @@ export class Kernels {
   }
 
   /** The pipeline of `entryPoint` in `family`, specialised by `constants` (cached). */
-  pipeline(family: Family, entryPoint: string, subgroups: boolean, constants: Constants): GPUComputePipeline {
-    const key = `${family}:${entryPoint}:${subgroups}:${JSON.stringify(constants)}`;
+  pipeline(family: Family, entryPoint: string, v: Variant, constants: Constants): GPUComputePipeline {
+    const key = `${family}:${entryPoint}:${v.subgroups}:${v.vec4}:${JSON.stringify(constants)}`;
     let p = this.pipelines.get(key);
     if (!p) {
       const values: Record<string, number> = {};
@@ -74,7 +83,7 @@ export class Kernels {
       p = this.device.createComputePipeline({
         label: key,
         layout: this.pipelineLayout,
-        compute: { module: this.module(family, subgroups), entryPoint, constants: values },
+        compute: { module: this.module(family, v), entryPoint, constants: values },
       });
       this.pipelines.set(key, p);
     }

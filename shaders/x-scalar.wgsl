@@ -1,0 +1,10 @@
+// The input x read one float at a time (any layout).
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+
+fn xAt(i: u32) -> f32 { return x[i]; }
+
+// Elements i, i+stride, i+2·stride, i+3·stride; `fill` where not valid.
+fn xTile(i: u32, stride: u32, valid: vec4<bool>, fill: f32) -> vec4<f32> {
+  return vec4<f32>(select(fill, x[i], valid.x), select(fill, x[i + stride], valid.y),
+                   select(fill, x[i + 2u * stride], valid.z), select(fill, x[i + 3u * stride], valid.w));
+}
