@@ -46,7 +46,8 @@ fn groupIndex(wid: vec3<u32>) -> u32 {
 }
 
 override WG: u32 = 64;    // invocations per workgroup
-override LANES: u32 = 1;  // lanes that share one row segment (rows) or one block (reduce)
+override LANES: u32 = 1;  // invocations that share one row segment (rows) or one block (reduce)
+override UNROLL: u32 = 1; // row lanes per invocation (1 or 4): lane k·LANES + l runs on invocation l
 override MODE: u32 = 0;   // row state: 0 (m, s) only, 1 dot sums, 2 entropy; see src/plan.ts
 
 // Online log-sum-exp state of a lane: running max m, s = Σ e^(x−m), and a, b per MODE.

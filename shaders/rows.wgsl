@@ -31,32 +31,51 @@ fn coefTile(i: u32, c: u32, valid: vec4<bool>) -> vec4<f32> {
   return select(vec4<f32>(0.0), u, valid);
 }
 
-// Folds the tiles of one lane of segment `seg` of the row at `base`. A tile past the segment's
-// end is padded with -inf, which changes neither the max nor any sum (masked where it would).
-fn foldLane(base: u32, seg: u32, lane: u32) -> Acc {
-  var acc = Acc(P.negInf, 0.0, 0.0, 0.0);
-  let start = seg * P.segment;
-  let end = min(P.C, start + P.segment);
+// Folds the tile at column t0 (x index i) into a lane state. A tile past the segment's end is
+// padded with -inf, which changes neither the max nor any sum (masked where it would): a tile
+// wholly past the end leaves the state as it is.
+fn foldTile(acc0: Acc, i: u32, t0: u32, end: u32) -> Acc {
   let ninf = vec4<f32>(P.negInf);
-  for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
-    let valid = vec4<u32>(t0, t0 + 1u, t0 + 2u, t0 + 3u) < vec4<u32>(end);
-    let i = base + t0 * P.inner;
-    let v = xTile(i, P.inner, valid, P.negInf);
-    let M = nanMax(nanMax(nanMax(nanMax(acc.m, v.x), v.y), v.z), v.w);
-    acc = rescale(acc, M);
-    let e = select(exp(v - M), vec4<f32>(0.0), v == ninf);
-    acc.s = acc.s + e.x + e.y + e.z + e.w;
-    if (MODE == 1u) {
-      let u = coefTile(i, t0, valid);
-      let d = select(vec4<f32>(0.0), select(u * (v - M), u * v, v == ninf), valid);
-      acc.a = acc.a + d.x + d.y + d.z + d.w;
-      acc.b = acc.b + u.x + u.y + u.z + u.w;
-    } else if (MODE == 2u) {
-      let d = select(vec4<f32>(0.0), e * (v - M), v != ninf);
-      acc.a = acc.a + d.x + d.y + d.z + d.w;
-    }
+  let valid = vec4<u32>(t0, t0 + 1u, t0 + 2u, t0 + 3u) < vec4<u32>(end);
+  let v = xTile(i, P.inner, valid, P.negInf);
+  let M = nanMax(nanMax(nanMax(nanMax(acc0.m, v.x), v.y), v.z), v.w);
+  var acc = rescale(acc0, M);
+  let e = select(exp(v - M), vec4<f32>(0.0), v == ninf);
+  acc.s = acc.s + e.x + e.y + e.z + e.w;
+  if (MODE == 1u) {
+    let u = coefTile(i, t0, valid);
+    let d = select(vec4<f32>(0.0), select(u * (v - M), u * v, v == ninf), valid);
+    acc.a = acc.a + d.x + d.y + d.z + d.w;
+    acc.b = acc.b + u.x + u.y + u.z + u.w;
+  } else if (MODE == 2u) {
+    let d = select(vec4<f32>(0.0), e * (v - M), v != ninf);
+    acc.a = acc.a + d.x + d.y + d.z + d.w;
   }
   return acc;
+}
+
+// The lanes of invocation `lane` in segment `seg` of the row at `base`, merged: lane k·LANES + lane
+// (k < UNROLL) folds tiles k·LANES + lane, then every LANES·UNROLL tiles; the UNROLL states are
+// merged by the first levels of the halving tree (k ⊕ k+2, then 0 ⊕ 1).
+fn foldLanes(base: u32, seg: u32, lane: u32) -> Acc {
+  let empty = Acc(P.negInf, 0.0, 0.0, 0.0);
+  var a0 = empty;
+  var a1 = empty;
+  var a2 = empty;
+  var a3 = empty;
+  let start = seg * P.segment;
+  let end = min(P.C, start + P.segment);
+  let step = LANES * TILE; // columns between the tiles of neighbouring lanes of one invocation
+  for (var t0 = start + lane * TILE; t0 < end; t0 += step * UNROLL) {
+    a0 = foldTile(a0, base + t0 * P.inner, t0, end);
+    if (UNROLL == 4u) {
+      a1 = foldTile(a1, base + (t0 + step) * P.inner, t0 + step, end);
+      a2 = foldTile(a2, base + (t0 + 2u * step) * P.inner, t0 + 2u * step, end);
+      a3 = foldTile(a3, base + (t0 + 3u * step) * P.inner, t0 + 3u * step, end);
+    }
+  }
+  if (UNROLL == 4u) { a0 = merge(merge(a0, a2), merge(a1, a3)); }
+  return a0;
 }
 
 // softmax / logSoftmax outputs of one lane's tiles, given the row's merged state.
@@ -131,7 +150,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let seg = g % P.splits;
   let base = rowBase(r);
   var acc = Acc(P.negInf, 0.0, 0.0, 0.0);
-  if (inRange && OP != 5u) { acc = foldLane(base, seg, lane); }
+  if (inRange && OP != 5u) { acc = foldLanes(base, seg, lane); }
   acc = laneMerge(acc, li); // every invocation takes part: the merge may use barriers or shuffles
   if (!inRange) { return; }
   if (P.splits > 1u) {

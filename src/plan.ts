@@ -36,8 +36,10 @@ export type RowFamily = 'thread' | 'subgroup' | 'workgroup' | 'split' | 'cpu';
 
 export interface RowPlan {
   family: RowFamily;
-  /** Lanes per row segment (power of two). */
+  /** Lanes per row segment (a power of two): the numerics see these. */
   lanes: number;
+  /** Lanes each GPU invocation runs side by side (lanes l, l+L/U, …), for instruction-level parallelism. */
+  unroll: number;
   /** Elements a lane folds per step. */
   tile: number;
   /** Segments per row, each on its own lane group (workgroup for 'split'). */
@@ -48,6 +50,7 @@ export interface RowPlan {
   workgroupSize: number;
 }
 
+/** Batch sums: `groups` blocks, `lanes` Kahan lanes per block (one GPU invocation each). */
 export interface ReducePlan {
   groups: number;
   lanes: number;
@@ -55,7 +58,7 @@ export interface ReducePlan {
 
 /** The CPU's own plans: one lane and the whole row as one tile (max, then sum), one Kahan sum. */
 export function cpuRowPlan(C: number): RowPlan {
-  return { family: 'cpu', lanes: 1, tile: Math.max(C, 1), splits: 1, segment: C, workgroupSize: 1 };
+  return { family: 'cpu', lanes: 1, unroll: 1, tile: Math.max(C, 1), splits: 1, segment: C, workgroupSize: 1 };
 }
 export const CPU_REDUCE_PLAN: ReducePlan = { groups: 1, lanes: 1 };
 
@@ -64,6 +67,8 @@ export const THREAD_ROW_MAX_C = 64;
 /** Row length from which a row may be split across workgroups when rows are few. */
 export const SPLIT_MIN_C = 8192;
 const GPU_TILE = 4;
+/** Independent lanes per invocation: hides the latency of the dependent adds of each lane. */
+const UNROLL = 4;
 
 /** Parallel lane groups worth having: an emulator runs a few workgroups per CPU core, a GPU wants thousands. */
 function targetGroups(p: AdapterProfile): number {
@@ -71,49 +76,51 @@ function targetGroups(p: AdapterProfile): number {
 }
 
 /**
- * The one dispatcher decision for row ops (softmax family, entropy, cross-entropy).
- * - C ≤ 64: 'thread', one invocation per row, 64 rows per workgroup, no barriers.
- * - Emulated adapters: one subgroup (no barrier) per row, or one invocation per row without
- *   subgroups; workgroups that use barriers cost ~0.2 ms each there.
- * - Real GPUs: one subgroup per row when the subgroup has ≥ 16 lanes, else a 256-lane workgroup
- *   per row with a shared-memory tree.
+ * The one dispatcher decision for row ops (softmax family, entropy, cross-entropy); `invocations`
+ * below are per row segment, each running UNROLL lanes.
+ * - C ≤ 64: 'thread', one invocation (one lane) per row, 64 rows per workgroup, no barriers.
+ * - Emulated adapters: one subgroup per row (shuffles, no barrier), or one invocation per row
+ *   without subgroups; workgroups that use barriers cost ~0.2 ms each there.
+ * - Real GPUs: one subgroup per row when the subgroup has ≥ 16 invocations, else a 256-invocation
+ *   workgroup per row with a shared-memory tree.
  * - Few long rows (C ≥ 8192 and too few lane groups to fill the adapter): split each row into
- *   segments on separate workgroups and merge the (m, s, a, b) partials in a second pass.
+ *   segments on separate lane groups and merge the (m, s, a, b) partials in a second pass.
  */
 export function planRows(rows: number, C: number, p: AdapterProfile): RowPlan {
-  const whole = (family: RowFamily, lanes: number, workgroupSize: number): RowPlan => ({
-    family, lanes, tile: GPU_TILE, splits: 1, segment: C, workgroupSize,
+  const plan = (family: RowFamily, invocations: number, workgroupSize: number, unroll = UNROLL): RowPlan => ({
+    family, lanes: invocations * unroll, unroll, tile: GPU_TILE, splits: 1, segment: C, workgroupSize,
   });
-  if (C <= THREAD_ROW_MAX_C) return whole('thread', 1, 64);
-  let plan: RowPlan;
-  if (p.emulated) plan = p.subgroupSize >= 2 ? whole('subgroup', p.subgroupSize, 64) : whole('thread', 1, 64);
-  else if (p.subgroupSize >= 16) plan = whole('subgroup', Math.min(p.subgroupSize, 64), 64);
-  else plan = whole('workgroup', 256, 256);
-  const groups = Math.ceil((rows * plan.lanes) / plan.workgroupSize);
+  if (C <= THREAD_ROW_MAX_C) return plan('thread', 1, 64, 1);
+  let whole: RowPlan;
+  if (p.emulated) whole = p.subgroupSize >= 2 ? plan('subgroup', p.subgroupSize, 64) : plan('thread', 1, 64);
+  else if (p.subgroupSize >= 16) whole = plan('subgroup', Math.min(p.subgroupSize, 64), 64);
+  else whole = plan('workgroup', 256, 256);
+  const invocations = whole.lanes / whole.unroll;
+  const groups = Math.ceil((rows * invocations) / whole.workgroupSize);
   const want = targetGroups(p);
   if (C >= SPLIT_MIN_C && groups < want) {
-    const lanes = p.emulated ? plan.lanes : 256;
-    const wg = p.emulated ? plan.workgroupSize : 256;
+    const split = p.emulated ? whole : plan('split', 256, 256);
     // Enough segments per row to reach the target, but each lane keeps at least a few tiles.
-    const maxSplits = Math.max(1, Math.floor(C / (lanes * GPU_TILE * 8)));
-    const splits = Math.min(maxSplits, Math.ceil(want / Math.max(1, rows)));
-    if (splits > 1) return splitPlan(C, splits, lanes, wg);
+    const maxSplits = Math.max(1, Math.floor(C / (split.lanes * GPU_TILE * 4)));
+    const splits = Math.min(maxSplits, Math.ceil((want * split.workgroupSize) / (Math.max(1, rows) * (split.lanes / split.unroll))));
+    if (splits > 1) {
+      const segment = Math.ceil(C / splits / GPU_TILE) * GPU_TILE;
+      return { ...split, family: 'split', splits: Math.ceil(C / segment), segment };
+    }
   }
-  return plan;
-}
-
-function splitPlan(C: number, splits: number, lanes: number, workgroupSize: number): RowPlan {
-  const segment = Math.ceil(C / splits / GPU_TILE) * GPU_TILE;
-  return { family: 'split', lanes, tile: GPU_TILE, splits: Math.ceil(C / segment), segment, workgroupSize };
+  return whole;
 }
 
 /**
- * Batch-sum plan for n items of `itemBytes` each: few barrier-free small groups (one subgroup)
- * on an emulator, 256-lane groups that fill a GPU otherwise; every block fits one binding.
+ * Batch-sum plan for n items of `itemBytes` each: few barrier-free groups of one subgroup on an
+ * emulator, 256-invocation groups that fill a GPU otherwise; every block fits one binding.
  */
 export function planReduce(n: number, itemBytes: number, p: AdapterProfile): ReducePlan {
   const lanes = p.emulated ? (p.subgroupSize >= 2 ? p.subgroupSize : 1) : 256;
   const groups = p.emulated ? Math.min(64, Math.ceil(n / 4096)) : Math.min(1024, Math.ceil(n / 8192));
   const perBinding = Math.floor((p.maxBindingBytes - 256) / itemBytes);
-  return { groups: Math.max(1, Math.min(n, Math.max(groups, Math.ceil(n / perBinding)))), lanes };
+  return {
+    groups: Math.max(1, Math.min(n, Math.max(groups, Math.ceil(n / perBinding)))),
+    lanes,
+  };
 }

@@ -144,9 +144,9 @@ class Call {
   }
 }
 
-/** Subgroup lanes when the lanes fit in the adapter's smallest subgroup; vec4 reads where rows allow. */
-function variant(ctx: GpuContext, lanes: number, vec4 = false): Variant {
-  return { subgroups: ctx.subgroups && lanes > 1 && lanes <= ctx.profile.subgroupSize, vec4 };
+/** Subgroup merges when a lane group's invocations fit in the smallest subgroup; vec4 reads where rows allow. */
+function variant(ctx: GpuContext, invocations: number, vec4 = false): Variant {
+  return { subgroups: ctx.subgroups && invocations > 1 && invocations <= ctx.profile.subgroupSize, vec4 };
 }
 
 function maxFloats(ctx: GpuContext): number {
@@ -159,7 +159,7 @@ type RowOutput = 'normalize' | 'losses' | 'records';
 
 /** The plan of a row job on this adapter; NLL only gathers, one invocation per row. */
 export function rowPlanOf(job: RowJob, profile: AdapterProfile): RowPlan {
-  if (job.op === 'nll') return { family: 'thread', lanes: 1, tile: 4, splits: 1, segment: job.layout.C, workgroupSize: 64 };
+  if (job.op === 'nll') return { family: 'thread', lanes: 1, unroll: 1, tile: 4, splits: 1, segment: job.layout.C, workgroupSize: 64 };
   return planRows(job.layout.rows, job.layout.C, profile);
 }
 
@@ -185,9 +185,10 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput)
   const chunkSlices = Math.min(outer, slices);
   const partial = plan.splits > 1 ? call.output(chunkSlices * inner * plan.splits * 4) : undefined;
   // vec4 tiles need contiguous rows with starts and segments on multiples of 4.
-  const v = variant(ctx, plan.lanes, inner === 1 && C % 4 === 0 && plan.segment % 4 === 0);
+  const invocations = plan.lanes / plan.unroll; // per lane group
+  const v = variant(ctx, invocations, inner === 1 && C % 4 === 0 && plan.segment % 4 === 0);
   const constants: Constants = {
-    WG: plan.workgroupSize, LANES: plan.lanes, MODE: rowMode(job), OP: OP_CODES[job.op],
+    WG: plan.workgroupSize, LANES: invocations, UNROLL: plan.unroll, MODE: rowMode(job), OP: OP_CODES[job.op],
     RECORDS: output === 'records', HAS_WEIGHT: weight !== undefined,
   };
   const eps = job.op === 'ce' || job.op === 'ceProb' ? job.eps : 0;
@@ -206,7 +207,7 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput)
       1: xr, 2: lr, 3: prob && range(prob, s0 * C * inner, n * C * inner), 4: weight, 5: or, 6: partial, 7: status,
     };
     const laneGroups = nRows * plan.splits;
-    const groups = Math.ceil((laneGroups * plan.lanes) / plan.workgroupSize);
+    const groups = Math.ceil((laneGroups * invocations) / plan.workgroupSize);
     call.dispatch('rows', 'main', v, constants, groups, params, bindings);
     if (plan.splits > 1) {
       call.dispatch('rows', 'mergeRows', v, constants, Math.ceil(nRows / plan.workgroupSize), params, bindings);
