@@ -254,9 +254,8 @@ export function recordWidth(op: RowOp): number {
 
 /**
  * The reduced loss from the record sums, in float32:
- * - ce: records (nll, smooth, weight of target); 'mean' divides the nll part by Σ weight of the
- *   non-ignored targets, and the smoothing part by the same sum when weighted, else by the count
- *   of all targets (PyTorch's smooth_loss.mean()); loss = (1−ε)·nll + smooth·(ε/C).
+ * - ce: records (nll, smooth, weight of target); 'mean' divides both parts by Σ weight of the
+ *   non-ignored targets (their count when unweighted); loss = (1−ε)·nll + smooth·(ε/C).
  * - nll: records (loss, weight of target); 'mean' divides by Σ weight.
  * - ceProb, entropy: 'mean' divides by the number of rows.
  */
@@ -267,7 +266,7 @@ export function finishRows(job: RowJob, sums: readonly number[], reduction: stri
     case 'ce': {
       const nll = mean ? f32(sums[0] / sums[2]) : sums[0];
       if (job.eps === 0) return nll;
-      const smooth = !mean ? sums[1] : f32(sums[1] / (job.weight !== undefined ? sums[2] : rows));
+      const smooth = mean ? f32(sums[1] / sums[2]) : sums[1];
       return f32(f32(f32(1 - job.eps) * nll) + f32(smooth * f32(job.eps / job.layout.C)));
     }
     case 'nll':
