@@ -37,7 +37,8 @@ export interface FixtureCase {
   expected: Expected;
 }
 
-export type ToleranceKind = 'loss' | 'prob';
+/** 'float64' (1e-9 relative, Float64Array allowed) is for checking the float64 reference itself against torch. */
+export type ToleranceKind = 'loss' | 'prob' | 'float64';
 
 /** Probabilities (softmax, sigmoid) get an absolute tolerance; everything else is a loss or a log-probability. */
 export function toleranceOf(op: OpName): ToleranceKind {
@@ -154,6 +155,7 @@ export async function runFixtureCase(losses: Losses, c: FixtureCase): Promise<nu
 
 /** The DESIGN.md §3 tolerance for one value. */
 export function tolerance(expected: number, kind: ToleranceKind): number {
+  if (kind === 'float64') return 1e-9 * Math.max(1, Math.abs(expected));
   return kind === 'prob' ? 1e-6 : 2e-5 * Math.max(1, Math.abs(expected));
 }
 
@@ -187,7 +189,9 @@ export function compare(actual: unknown, expected: Expected, kind: ToleranceKind
   if (!Array.isArray(shape) || shape.length !== expected.shape.length || shape.some((d, i) => d !== expected.shape[i])) {
     return `shape ${JSON.stringify(shape)} != expected [${expected.shape}]`;
   }
-  if (!(data instanceof Float32Array)) return `data is ${describe(data)}, expected a Float32Array`;
+  if (!(data instanceof Float32Array) && !(kind === 'float64' && data instanceof Float64Array)) {
+    return `data is ${describe(data)}, expected a Float32Array`;
+  }
   if (data.length !== expected.data.length) return `data has ${data.length} elements, expected ${expected.data.length}`;
   const bad: string[] = [];
   let nBad = 0;
