@@ -20,11 +20,16 @@ fn value(j: u32, i: u32) -> f32 {
     let t = y[j];
     r = (t - 1.0) * max(log1p(-v), -100.0) - t * max(log(v), -100.0);
   } else if (OP == 2u) {
+    // (1 − t)·x + lw·softplus(−x) without cancellation; see src/cpu/elementwise.ts.
     let t = y[j];
-    let sp = log1p(exp(-abs(v))) + max(-v, 0.0);
+    let L = log1p(exp(-abs(v)));
+    var p = 1.0;
     var lw = 1.0;
-    if (P.pwLen > 0u) { lw = (weight[P.wLen + i % P.pwLen] - 1.0) * t + 1.0; }
-    r = (1.0 - t) * v + lw * sp;
+    if (P.pwLen > 0u) {
+      p = weight[P.wLen + i % P.pwLen];
+      lw = (p - 1.0) * t + 1.0;
+    }
+    r = select(-((p * t) * v), (1.0 - t) * v, v >= 0.0) + lw * L;
   } else if (OP == 3u) {
     let t = y[j];
     // t·log t − t·x where t > 0, exactly 0 where t ≤ 0; NaN targets stay NaN.

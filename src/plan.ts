@@ -56,9 +56,16 @@ export interface ReducePlan {
   lanes: number;
 }
 
-/** The CPU's own plans: one lane and the whole row as one tile (max, then sum), one Kahan sum. */
+/**
+ * The CPU's own plans. Rows: each lane owns one contiguous chunk of ≤ ~256 elements (max, then
+ * sum: one exp per element), up to 64 lanes, merged by the tree; long float32 sums would lose
+ * ~1e-6 of a probability. Batch sums: one Kahan lane.
+ */
 export function cpuRowPlan(C: number): RowPlan {
-  return { family: 'cpu', lanes: 1, unroll: 1, tile: Math.max(C, 1), splits: 1, segment: C, workgroupSize: 1 };
+  let lanes = 1;
+  while (lanes < 64 && lanes * 256 < C) lanes *= 2;
+  const tile = Math.max(1, Math.ceil(C / lanes));
+  return { family: 'cpu', lanes, unroll: 1, tile, splits: 1, segment: C, workgroupSize: 1 };
 }
 export const CPU_REDUCE_PLAN: ReducePlan = { groups: 1, lanes: 1 };
 

@@ -22,12 +22,16 @@ export function elementValue(job: HostElementJob, i: number): number {
       return weighted(job, i, f32(f32(f32(t - 1) * l1) - f32(t * l0)));
     }
     case 'bceLogits': {
+      // PyTorch's (1 − t)·x + lw·softplus(−x), lw = 1 + (p − 1)·t, rearranged so that no two large
+      // terms cancel: softplus(−x) = max(−x, 0) + L with L = log1p(e^−|x|), and for x < 0
+      // (1 − t)·x − lw·x = −p·t·x. Both terms are then ≥ 0.
       const t = job.t![i];
-      // (1 − t)·x + (1 + (p − 1)·t)·softplus(−x), softplus(−x) = log1p(e^−|x|) + max(−x, 0).
-      const sp = f32(log1p(f32(Math.exp(-Math.abs(x)))) + Math.max(-x, 0));
+      const L = log1p(f32(Math.exp(-Math.abs(x))));
       const pw = job.posWeight;
-      const lw = pw === undefined ? 1 : f32(f32(f32(pw[i % pw.length] - 1) * t) + 1);
-      return weighted(job, i, f32(f32(f32(1 - t) * x) + f32(lw * sp)));
+      const p = pw === undefined ? 1 : pw[i % pw.length];
+      const lw = pw === undefined ? 1 : f32(f32(f32(p - 1) * t) + 1);
+      const lin = x >= 0 ? f32(f32(1 - t) * x) : f32(-f32(f32(p * t) * x));
+      return weighted(job, i, f32(lin + f32(lw * L)));
     }
     case 'kl': {
       // t·log t − t·x where t > 0; exactly 0 where t ≤ 0 (DESIGN.md §3).

@@ -16,7 +16,8 @@ interface Coefs {
   weight: Float32Array | undefined;
   /** Probability targets (same layout as x) or undefined. */
   prob: Float32Array | undefined;
-  /** t' = t·keep + add (label smoothing of probability targets); keep = 1, add = 0 without smoothing. */
+  /** Label smoothing of probability targets: t' = t·keep + add. */
+  smooth: boolean;
   keep: number;
   add: number;
 }
@@ -38,7 +39,7 @@ function rescale(st: Float64Array, o: number, M: number, mode: RowMode): void {
   st[o] = M;
 }
 
-/** max that propagates NaN, in the order the WGSL kernel uses. */
+/** max that propagates NaN, as nanMax of common.wgsl. */
 function nanMax(a: number, b: number): number {
   return b > a || b !== b ? b : a;
 }
@@ -51,28 +52,47 @@ function foldLane(
   const mode = k.mode;
   for (let t0 = start; t0 < end; t0 += step) {
     const t1 = Math.min(t0 + tile, end);
+    const i0 = base + t0 * stride, i1 = base + t1 * stride;
     let M = st[o];
-    for (let c = t0; c < t1; c++) M = nanMax(M, x[base + c * stride]);
+    for (let i = i0; i < i1; i += stride) {
+      const v = x[i];
+      if (v > M || v !== v) M = v; // nanMax
+    }
     rescale(st, o, M, mode);
-    let s = st[o + 1], a = st[o + 2], b = st[o + 3];
-    for (let c = t0; c < t1; c++) {
-      const v = x[base + c * stride];
-      const e = v === NEG_INF ? 0 : f32(Math.exp(f32(v - M)));
-      s = f32(s + e);
-      if (mode === RowMode.Dot) {
+    let s = st[o + 1];
+    if (mode === RowMode.Plain) {
+      for (let i = i0; i < i1; i += stride) {
+        const v = x[i];
+        if (v !== NEG_INF) s = f32(s + f32(Math.exp(f32(v - M))));
+      }
+    } else if (mode === RowMode.Entropy) {
+      let a = st[o + 2];
+      for (let i = i0; i < i1; i += stride) {
+        const v = x[i];
+        if (v === NEG_INF) continue;
+        const d = f32(v - M), e = f32(Math.exp(d));
+        s = f32(s + e);
+        a = f32(a + f32(e * d));
+      }
+      st[o + 2] = a;
+    } else {
+      let a = st[o + 2], b = st[o + 3];
+      for (let c = t0, i = i0; c < t1; c++, i += stride) {
+        const v = x[i];
+        if (v !== NEG_INF) s = f32(s + f32(Math.exp(f32(v - M))));
         let u = 1;
         if (k.prob !== undefined) {
-          const t = k.prob[base + c * stride];
-          u = k.add === 0 ? t : f32(f32(t * k.keep) + k.add);
+          const t = k.prob[i];
+          u = k.smooth ? f32(f32(t * k.keep) + k.add) : t;
           if (k.weight !== undefined) u = f32(k.weight[c] * u);
         } else if (k.weight !== undefined) u = k.weight[c];
         a = f32(a + (v === NEG_INF ? f32(u * v) : f32(u * f32(v - M))));
         b = f32(b + u);
-      } else if (mode === RowMode.Entropy && v !== NEG_INF) {
-        a = f32(a + f32(e * f32(v - M)));
       }
+      st[o + 2] = a;
+      st[o + 3] = b;
     }
-    st[o + 1] = s; st[o + 2] = a; st[o + 3] = b;
+    st[o + 1] = s;
   }
 }
 
@@ -130,6 +150,7 @@ function coefs(job: HostRowJob): Coefs {
     mode,
     weight: job.weight,
     prob: job.op === 'ceProb' ? job.prob : undefined,
+    smooth: eps > 0,
     keep: f32(1 - eps),
     add: f32(eps / job.layout.C),
   };
