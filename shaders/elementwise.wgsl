@@ -17,6 +17,7 @@ fn value(j: u32, i: u32) -> f32 {
   if (OP == 0u) {
     return 1.0 / (1.0 + exp(-v));
   } else if (OP == 1u) {
+    if (!(v >= 0.0 && v <= 1.0)) { atomicMax(&status[0], 1u); } // only device inputs get here
     let t = y[j];
     r = (t - 1.0) * max(log1p(-v), -100.0) - t * max(log(v), -100.0);
   } else if (OP == 2u) {

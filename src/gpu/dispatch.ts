@@ -302,22 +302,34 @@ function elementWeights(job: ElementJob): Float32Array | undefined {
   return both;
 }
 
-function elementBinder(call: Call, job: ElementJob): Binder {
+/** Binds an element job's operands per chunk; `status` flags device BCE inputs outside [0, 1]. */
+function elementBinder(call: Call, ctx: GpuContext, job: ElementJob): { bind: Binder; status: GPUBuffer } {
   const x = call.input(job.x);
   const t = job.t !== undefined ? call.input(job.t) : undefined;
   const weights = elementWeights(job);
   const w = weights && call.input(weights);
+  const status = call.buffer(16);
+  ctx.device.queue.writeBuffer(status, 0, new Uint32Array(4));
   const base = { wLen: job.weight?.length ?? 0, pwLen: job.posWeight?.length ?? 0 };
-  return (start: number, count: number) => {
+  const bind: Binder = (start, count) => {
     const xr = range(x, start, count);
-    return { params: { ...base, xOff: xr.delta, itemBase: start }, bindings: { 1: xr, 3: t && range(t, start, count), 4: w } };
+    return { params: { ...base, xOff: xr.delta, itemBase: start }, bindings: { 1: xr, 3: t && range(t, start, count), 4: w, 7: status } };
   };
+  return { bind, status };
+}
+
+/** Reads the result, and the status word when the kernel validated a device input. */
+async function readChecked(call: Call, job: ElementJob, result: GPUBuffer, floats: number, status: GPUBuffer): Promise<Float32Array> {
+  const check = job.op === 'bce' && isDevice(job.x);
+  const [data, st] = await call.read(check ? [{ buffer: result, floats }, { buffer: status, floats: 1 }] : [{ buffer: result, floats }]);
+  if (st && new Uint32Array(st.buffer)[0] !== 0) throw new LossError(`${job.method}: input holds values outside [0, 1] (or NaN)`);
+  return data;
 }
 
 export async function runElementwise(ctx: GpuContext, job: ElementJob): Promise<Float32Array> {
   const call = new Call(ctx);
   return finish(call, ctx, async () => {
-    const bind = elementBinder(call, job);
+    const { bind, status } = elementBinder(call, ctx, job);
     const out = call.output(job.n);
     const chunk = maxFloats(ctx);
     const WG = 64;
@@ -328,16 +340,16 @@ export async function runElementwise(ctx: GpuContext, job: ElementJob): Promise<
       call.dispatch('elementwise', 'map', variant(ctx, 1), { WG, OP: ELEMENT_CODES[job.op] }, Math.ceil(n / WG),
         { ...params, rows: n, oOff: or.delta }, { ...bindings, 5: or });
     }
-    return (await call.read([{ buffer: out, floats: job.n }]))[0];
+    return readChecked(call, job, out, job.n, status);
   });
 }
 
 export async function runElementSum(ctx: GpuContext, job: ElementJob): Promise<number> {
   const call = new Call(ctx);
   return finish(call, ctx, async () => {
-    const bind = elementBinder(call, job);
+    const { bind, status } = elementBinder(call, ctx, job);
     const total = encodeReduce(call, ctx, 'reduceElements', job.n, 1, planReduce(job.n, 4, ctx.profile), bind,
       { OP: ELEMENT_CODES[job.op] });
-    return (await call.read([{ buffer: total, floats: 1 }]))[0][0];
+    return (await readChecked(call, job, total, 1, status))[0];
   });
 }
