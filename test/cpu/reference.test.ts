@@ -92,6 +92,7 @@ const CE_VARIANTS: Variant[] = [
   { name: 'ignoreIndex', ignore: true },
   { name: 'labelSmoothing', smoothing: true },
   { name: 'weight+ignoreIndex+labelSmoothing', weight: true, ignore: true, smoothing: true },
+  { name: 'ignoreIndex+labelSmoothing', ignore: true, smoothing: true },
 ];
 const PROB_VARIANTS: Variant[] = [
   { name: 'plain' },
@@ -306,6 +307,36 @@ describe('special values', () => {
   });
 });
 
+describe('large batches (fixed-order batch sums)', () => {
+  for (const shape of [[65536, 3], [4096, 10, 2], [2, 131072]]) {
+    const s = `(${shape.join(',')})`;
+    for (const red of ['mean', 'sum'] as const) {
+      check(`crossEntropy index weight+ignoreIndex+labelSmoothing ${red} ${s}`, (rng, ctx) => ceIndex(rng, ctx, shape, CE_VARIANTS[4], red));
+      check(`crossEntropy index plain ${red} ${s}`, (rng, ctx) => ceIndex(rng, ctx, shape, CE_VARIANTS[0], red));
+      check(`crossEntropy prob weight+labelSmoothing ${red} ${s}`, (rng, ctx) => ceProb(rng, ctx, shape, PROB_VARIANTS[3], red));
+      check(`nllLoss weight+ignoreIndex ${red} ${s}`, (rng, ctx) => nll(rng, ctx, shape, NLL_VARIANTS[3], red));
+      check(`elementwise losses ${red} ${s}`, async (rng, ctx) => {
+        const n = numel(shape);
+        const last = shape[shape.length - 1];
+        const x = bceInputs(rng, n);
+        const t = bceTargets(rng, n);
+        const w = weights(rng, last);
+        close(await cpu.binaryCrossEntropy({ data: x, shape }, t, { weight: w, reduction: red }),
+          ref.binaryCrossEntropy(x, shape, t, { weight: w, reduction: red }), 'loss', `${ctx} bce`);
+        const z = logits(rng, shape, { std: 4 });
+        close(await cpu.binaryCrossEntropyWithLogits({ data: z, shape }, t, { posWeight: w, reduction: red }),
+          ref.binaryCrossEntropyWithLogits(z, shape, t, { posWeight: w, reduction: red }), 'loss', `${ctx} bceLogits`);
+        const lp = new Float32Array(ref.logSoftmax(z, shape, { dim: 1 }).data);
+        const p = probTargets(rng, shape, 1);
+        close(await cpu.klDiv({ data: lp, shape }, p, { reduction: red }), ref.klDiv(lp, shape, p, { reduction: red }), 'loss', `${ctx} klDiv`);
+        close(await cpu.klDiv({ data: lp, shape }, p, { reduction: 'batchmean' }), ref.klDiv(lp, shape, p, { reduction: 'batchmean' }), 'loss',
+          `${ctx} klDiv batchmean`);
+      });
+    }
+    check(`softmax/logSoftmax/entropy ${s}`, (rng, ctx) => rowOps(rng, ctx, shape, 1));
+  }
+});
+
 // ------------------------------------------------------------------ element-wise losses
 
 const ESHAPES = [[17], [8, 5], [2, 3, 4], [2, 3, 4, 5], [3, 257], [2, 50257]];
@@ -470,7 +501,7 @@ describe('CPU backend executing the WebGPU plans', () => {
   });
   for (const [pname] of PROFILES) {
     const L = () => planned.get(pname)!;
-    for (const shape of [[33, 5], [17, 257], [9, 1000], [3, 50257], [300, 64], [2, 257, 3]]) {
+    for (const shape of [[33, 5], [17, 257], [9, 1000], [3, 50257], [300, 64], [2, 257, 3], [2, 131072], [65536, 3], [1, 262144]]) {
       const s = `${pname} (${shape.join(',')})`;
       check(`softmax/logSoftmax/entropy ${s}`, (rng, ctx) => rowOps(rng, ctx, shape, 1, { losses: L }));
       for (const red of REDS) {
