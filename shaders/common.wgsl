@@ -17,11 +17,14 @@ struct Params {
   blocks: u32,      // reduce: blocks in this dispatch
   wLen: u32,        // element weights: period (broadcast from the right); 0 = none
   pwLen: u32,       // posWeight: period; stored after the weights
+  pOff: u32,        // partial (vec4 states): index of the chunk's first state inside the binding
   ignoreIndex: i32,
   negInf: f32,      // -inf: WGSL constants cannot hold it
   keep: f32,        // 1 − label smoothing
   add: f32,         // label smoothing / C
   eps: f32,         // label smoothing
+  gscale: f32,      // gradients: the constant scale (GSCALE 0)
+  scaleIdx: u32,    // gradients: which reduction sum divides (GSCALE 2)
 }
 @group(0) @binding(0) var<uniform> P: Params;
 // One bind group layout for every kernel; a kernel ignores what it does not use.
@@ -32,12 +35,20 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 @group(0) @binding(6) var<storage, read_write> partial: array<vec4<f32>>; // split-row states
 @group(0) @binding(7) var<storage, read_write> status: array<atomic<u32>>; // bad device labels
+@group(0) @binding(8) var<storage, read> scale: array<f32>;      // gradients: upstream gradient or sums
 
 const F32_MAX = 3.4028234663852886e38;
 
 // max that propagates NaN, in the CPU backend's order.
 fn nanMax(a: f32, b: f32) -> f32 {
   return select(a, b, b > a || b != b);
+}
+
+// The gradient scale of row or element j (src/ops.ts scaleAt).
+fn gradScale(j: u32) -> f32 {
+  if (GSCALE == 1u) { return scale[j]; }
+  if (GSCALE == 2u) { return 1.0 / scale[P.scaleIdx]; }
+  return P.gscale;
 }
 
 // Linear workgroup index of a 2-D dispatch.
@@ -49,6 +60,8 @@ override WG: u32 = 64;    // invocations per workgroup
 override LANES: u32 = 1;  // invocations that share one row segment (rows) or one block (reduce)
 override UNROLL: u32 = 1; // row lanes per invocation (1 or 4): lane k·LANES + l runs on invocation l
 override MODE: u32 = 0;   // row state: 0 (m, s) only, 1 dot sums, 2 entropy; see src/plan.ts
+override GSCALE: u32 = 0; // gradient scale: 0 the constant P.gscale, 1 scale[j] (upstream), 2 1/scale[P.scaleIdx]
+override IN_PLACE: bool = false; // gradients: x is read from `out`, which the gradient overwrites
 
 // Online log-sum-exp state of a lane: running max m, s = Σ e^(x−m), and a, b per MODE.
 struct Acc { m: f32, s: f32, a: f32, b: f32 }

@@ -53,3 +53,36 @@ fn map(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) l
   if (k >= P.rows) { return; }
   out[P.oOff + k] = value(P.xOff + k, P.itemBase + k);
 }
+
+// d(loss_i)/dx_i before the reduction's scale (src/cpu/elementwise.ts elementGrad has the formulas).
+fn gradValue(v: f32, j: u32, i: u32) -> f32 {
+  let t = y[j];
+  var d: f32;
+  if (OP == 1u) {
+    d = (v - t) / max((1.0 - v) * v, 1e-12);
+  } else if (OP == 2u) {
+    let sig = 1.0 / (1.0 + exp(-v));
+    if (P.pwLen > 0u) {
+      let pt = weight[P.wLen + i % P.pwLen] * t;
+      d = ((pt + 1.0) - t) * sig - pt;
+    } else {
+      d = sig - t;
+    }
+  } else if (OP == 3u) {
+    return select(select(0.0, t - t, t != t), -t, t > 0.0);
+  } else {
+    return -exp(t);
+  }
+  if (P.wLen > 0u) { d = d * weight[i % P.wLen]; }
+  return d;
+}
+
+@compute @workgroup_size(WG)
+fn gradMap(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let k = groupIndex(wid) * WG + li;
+  if (k >= P.rows) { return; }
+  let j = P.xOff + k;
+  var v: f32;
+  if (IN_PLACE) { v = out[P.oOff + k]; } else { v = xAt(j); }
+  out[P.oOff + k] = gradValue(v, j, P.itemBase + k) * gradScale(j);
+}

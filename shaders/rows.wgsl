@@ -4,9 +4,10 @@
 // segment of one row; `splits` segments per row (split family) write partial states that
 // `mergeRows` combines. Each formula matches src/cpu/rows.ts operation for operation.
 
-override OP: u32 = 0;              // 0 softmax, 1 logSoftmax, 2 entropy, 3 ce, 4 ceProb, 5 nll
+override OP: u32 = 0; // 0 softmax, 1 logSoftmax, 2 entropy, 3 ce, 4 ceProb, 5 nll, 6 softmaxBackward, 7 logSoftmaxBackward
 override RECORDS: bool = false;    // write K-wide records for the batch sums instead of final losses
 override HAS_WEIGHT: bool = false; // class weights bound
+override KEEP_STATS: bool = false; // store each row's merged state in `partial` for gradRows
 
 const TILE = 4u;
 
@@ -37,6 +38,16 @@ fn coefTile(i: u32, c: u32, valid: vec4<bool>) -> vec4<f32> {
 fn foldTile(acc0: Acc, i: u32, t0: u32, end: u32) -> Acc {
   let ninf = vec4<f32>(P.negInf);
   let valid = vec4<u32>(t0, t0 + 1u, t0 + 2u, t0 + 3u) < vec4<u32>(end);
+  if (MODE == 3u) {
+    // Backward ops: a plain sum of dy·y (softmax) or dy (log-softmax); m stays -inf.
+    var acc = acc0;
+    let s = P.inner;
+    let dy = select(vec4<f32>(0.0), vec4<f32>(y[i], y[i + s], y[i + 2u * s], y[i + 3u * s]), valid);
+    var d = dy;
+    if (OP == 6u) { d = select(vec4<f32>(0.0), dy * xTile(i, s, valid, 0.0), valid); }
+    acc.a = acc.a + d.x + d.y + d.z + d.w;
+    return acc;
+  }
   let v = xTile(i, P.inner, valid, P.negInf);
   let M = nanMax(nanMax(nanMax(nanMax(acc0.m, v.x), v.y), v.z), v.w);
   var acc = rescale(acc0, M);
@@ -90,8 +101,12 @@ fn writeLane(base: u32, seg: u32, lane: u32, acc: Acc) {
       let v = xAt(base + c * P.inner);
       if (OP == 0u) {
         out[ob + c * P.inner] = select(exp(v - acc.m), 0.0, v == P.negInf) * inv;
-      } else {
+      } else if (OP == 1u) {
         out[ob + c * P.inner] = (v - acc.m) - ls;
+      } else if (OP == 6u) {
+        out[ob + c * P.inner] = v * (y[base + c * P.inner] - acc.a); // y·(dy − Σ y·dy)
+      } else {
+        out[ob + c * P.inner] = y[base + c * P.inner] - exp(v) * acc.a; // dy − e^y·Σ dy
       }
     }
   }
@@ -153,11 +168,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (inRange && OP != 5u) { acc = foldLanes(base, seg, lane); }
   acc = laneMerge(acc, li); // every invocation takes part: the merge may use barriers or shuffles
   if (!inRange) { return; }
-  if (P.splits > 1u) {
-    if (lane == 0u) { partial[g] = toVec(acc); }
-  } else if (OP <= 1u) {
+  if (P.splits > 1u || KEEP_STATS) {
+    if (lane == 0u) { partial[P.pOff + g] = toVec(acc); }
+  }
+  if (P.splits == 1u && (OP <= 1u || OP >= 6u)) {
     writeLane(base, 0u, lane, acc);
-  } else if (lane == 0u) {
+  } else if (P.splits == 1u && lane == 0u) {
     finishRow(r, acc);
   }
 }
@@ -169,7 +185,7 @@ fn mergeRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
   let r = groupIndex(wid) * WG + li;
   if (r >= P.rows) { return; }
   let n = P.splits;
-  let b = r * n;
+  let b = P.pOff + r * n;
   var width = 1u;
   while (width < n) { width = width * 2u; }
   for (var h = width / 2u; h >= 1u; h = h / 2u) {
@@ -177,7 +193,7 @@ fn mergeRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
       if (i + h < n) { partial[b + i] = toVec(merge(fromVec(partial[b + i]), fromVec(partial[b + i + h]))); }
     }
   }
-  if (OP > 1u) { finishRow(r, fromVec(partial[b])); }
+  if (OP >= 2u && OP <= 5u) { finishRow(r, fromVec(partial[b])); }
 }
 
 // Split family, softmax outputs: each lane group rewrites its segment with the merged state.
@@ -186,5 +202,55 @@ fn writeRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
   let g = groupIndex(wid) * (WG / LANES) + li / LANES;
   if (g >= P.splits * P.rows) { return; }
   let r = g / P.splits;
-  writeLane(rowBase(r), g % P.splits, li % LANES, fromVec(partial[r * P.splits]));
+  writeLane(rowBase(r), g % P.splits, li % LANES, fromVec(partial[P.pOff + r * P.splits]));
+}
+
+// d(loss)/dx of the elements of one lane's tiles (src/cpu/rows.ts gradRows has the formulas).
+fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
+  let start = seg * P.segment;
+  let end = min(P.C, start + P.segment);
+  let inv = 1.0 / acc.s;
+  let g = gradScale(P.tOff + r);
+  var t = -1;
+  if (OP != 4u) { t = labels[P.tOff + r]; }
+  let ignored = OP != 4u && t == P.ignoreIndex;
+  var wt = 0.0;
+  if (!ignored && OP != 4u) { wt = select(1.0, weight[u32(t)], HAS_WEIGHT); }
+  let ob = base - P.xOff + P.oOff;
+  let one = vec4<bool>(true, false, false, false);
+  for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
+    for (var c = t0; c < min(t0 + TILE, end); c++) {
+      let i = base + c * P.inner;
+      let oi = ob + c * P.inner;
+      var d = 0.0;
+      if (!ignored) {
+        let hit = i32(c) == t;
+        if (OP == 5u) {
+          d = select(0.0, -(wt * g), hit);
+        } else {
+          var v: f32;
+          if (IN_PLACE) { v = out[oi]; } else { v = xAt(i); }
+          let p = select(exp(v - acc.m), 0.0, v == P.negInf) * inv;
+          if (OP == 4u) {
+            d = ((acc.b * p) - coefTile(i, c, one).x) * g;
+          } else {
+            var core = wt * (p - select(0.0, 1.0, hit));
+            if (MODE == 1u) { core = P.keep * core + P.add * ((acc.b * p) - coefTile(i, c, one).x); }
+            d = core * g;
+          }
+        }
+      }
+      out[oi] = d;
+    }
+  }
+}
+
+// Gradients: each lane group rewrites its segment with d(loss)/dx from the row state that `main`
+// (or `mergeRows`) stored; runs after the batch sums when a 'mean' divides by them.
+@compute @workgroup_size(WG)
+fn gradRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let g = groupIndex(wid) * (WG / LANES) + li / LANES;
+  if (g >= P.splits * P.rows) { return; }
+  let r = g / P.splits;
+  gradLane(rowBase(r), g % P.splits, li % LANES, r, fromVec(partial[P.pOff + r * P.splits]));
 }

@@ -7,15 +7,42 @@ import {
   checkIndices, classWeight, dimOf, dropDim, elementWeight, fail, finishElements, finishRows, floatTarget,
   floatTensor, ignoreIndexOf, indexTarget, isDevice, layoutOf, numel, reductionOf, smoothingOf,
 } from './ops.js';
-import type { Backend, ElementJob, ElementOp, RowJob } from './ops.js';
+import { elementGradScale, rowGradScale } from './ops.js';
+import type { Backend, ElementJob, ElementOp, Out, RowJob, RowOp } from './ops.js';
 import type {
-  BceOptions, BceWithLogitsOptions, CreateLossesOptions, CrossEntropyOptions, EntropyOptions, HostTensor,
-  KlDivOptions, Losses, NllLossOptions, SoftmaxOptions, TensorInput,
+  BceOptions, BceWithLogitsOptions, CreateLossesOptions, CrossEntropyOptions, DeviceTensor, EntropyOptions, GradOptions,
+  HostTensor, KlDivOptions, Losses, NllLossOptions, OutputOptions, SoftmaxOptions, TensorInput,
 } from './types.js';
 
 export { LossError };
 
 const LOSS_REDUCTIONS = ['none', 'mean', 'sum'] as const;
+
+type LossOptions = GradOptions & OutputOptions;
+
+/** A per-element result as a host tensor, or a device tensor the caller owns. */
+function tensor(out: Out, shape: readonly number[]): HostTensor | DeviceTensor {
+  return out instanceof Float32Array ? { data: out, shape: [...shape] } : { buffer: out, shape: [...shape], dtype: 'float32' };
+}
+
+function outputOf(method: string, output: unknown): boolean {
+  if (output === undefined || output === 'host') return false;
+  if (output === 'device') return true;
+  fail(method, `output = ${JSON.stringify(output)} must be 'host' or 'device'`);
+}
+
+/** The validated gradient options, or undefined without `grad: true`. */
+function gradOf(method: string, opts: LossOptions, reduction: string, lossShape: readonly number[]) {
+  if (opts.grad !== undefined && typeof opts.grad !== 'boolean') fail(method, `grad = ${String(opts.grad)} must be a boolean`);
+  if (opts.inPlace !== undefined && typeof opts.inPlace !== 'boolean') fail(method, `inPlace = ${String(opts.inPlace)} must be a boolean`);
+  if (!opts.grad) {
+    if (opts.gradOutput !== undefined || opts.inPlace) fail(method, 'gradOutput and inPlace need grad: true');
+    return undefined;
+  }
+  if (opts.gradOutput !== undefined && reduction !== 'none') fail(method, `gradOutput needs reduction 'none' (reduction '${reduction}' gives a number, whose upstream gradient is 1)`);
+  const gradOutput = opts.gradOutput === undefined ? undefined : floatTarget(method, opts.gradOutput, lossShape, 'gradOutput');
+  return { gradOutput, inPlace: opts.inPlace === true };
+}
 
 /** Creates the library on a backend; see CreateLossesOptions. */
 export async function createLosses(options: CreateLossesOptions = {}): Promise<Losses> {
@@ -37,23 +64,43 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
   const cpu = backend.kind === 'cpu' ? backend : cpuBackend();
   const on = (n: number): Backend => (n === 0 ? cpu : backend);
 
-  async function rows(job: RowJob, reduction: string, outShape: number[]): Promise<number | HostTensor> {
+  /** Runs a row loss (ce, ceProb, nll, entropy): per row for 'none', reduced, or with its gradient. */
+  async function rows(job: RowJob, reduction: string, outShape: number[], inShape: readonly number[], opts: LossOptions): Promise<unknown> {
+    job.device = outputOf(job.method, opts.output);
+    const g = gradOf(job.method, opts, reduction, outShape);
     const be = on(job.layout.rows * job.layout.C);
-    if (reduction === 'none') return { data: await be.rowLosses(job), shape: outShape };
+    if (g) {
+      const res = await be.rowGrad(job, { reduction, scale: rowGradScale(job, reduction, g.gradOutput), inPlace: g.inPlace });
+      const loss = reduction === 'none' ? tensor(res.losses!, outShape) : finishRows(job, res.sums!, reduction);
+      return { loss, grad: tensor(res.grad, inShape) };
+    }
+    if (reduction === 'none') return tensor(await be.rowLosses(job), outShape);
     return finishRows(job, await be.rowSums(job), reduction);
   }
 
-  async function elements(job: ElementJob, reduction: string, shape: readonly number[]): Promise<number | HostTensor> {
+  async function elements(job: ElementJob, reduction: string, shape: readonly number[], opts: LossOptions): Promise<unknown> {
+    job.device = outputOf(job.method, opts.output);
+    const g = gradOf(job.method, opts, reduction, shape);
     const be = on(job.n);
-    if (reduction === 'none') return { data: await be.elementwise(job), shape: [...shape] };
+    if (g) {
+      const res = await be.elementGrad(job, { reduction, scale: elementGradScale(reduction, shape, g.gradOutput), inPlace: g.inPlace });
+      const loss = reduction === 'none' ? tensor(res.losses!, shape) : finishElements(res.sums![0], reduction, shape);
+      return { loss, grad: tensor(res.grad, shape) };
+    }
+    if (reduction === 'none') return tensor(await be.elementwise(job), shape);
     return finishElements(await be.elementSum(job), reduction, shape);
   }
 
-  async function normalize(method: 'softmax' | 'logSoftmax', x: TensorInput, options: SoftmaxOptions = {}): Promise<HostTensor> {
-    const t = floatTensor(method, 'x', x);
+  /** softmax, logSoftmax and their backward passes: one output per element. */
+  async function normalize(method: RowOp, x: TensorInput, dy: unknown, options: SoftmaxOptions = {}): Promise<never> {
+    const t = floatTensor(method, method.endsWith('Backward') ? 'y' : 'x', x);
     const layout = layoutOf(t.shape, dimOf(method, options.dim, t.shape.length));
-    const job: RowJob = { method, op: method, x: t.data, layout, ignoreIndex: -100, eps: 0 };
-    return { data: await on(numel(t.shape)).normalize(job), shape: [...t.shape] };
+    const job: RowJob = {
+      method, op: method, x: t.data, layout, ignoreIndex: -100, eps: 0,
+      prob: dy === undefined ? undefined : floatTarget(method, dy, t.shape, 'dy'),
+      device: outputOf(method, options.output),
+    };
+    return tensor(await on(numel(t.shape)).normalize(job), t.shape) as never;
   }
 
   /** input of a class-dim loss: (C), (N, C) or (N, C, d1, …); returns its layout along dim 1 (dim 0 for 1-D). */
@@ -81,13 +128,15 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
     get device() { return backend.device; },
     stats: backend.stats && (() => backend.stats!()),
 
-    softmax: (x, options) => normalize('softmax', x, options),
-    logSoftmax: (x, options) => normalize('logSoftmax', x, options),
+    softmax: (x, options) => normalize('softmax', x, undefined, options),
+    logSoftmax: (x, options) => normalize('logSoftmax', x, undefined, options),
+    softmaxBackward: (y, dy, options) => normalize('softmaxBackward', y, dy, options),
+    logSoftmaxBackward: (y, dy, options) => normalize('logSoftmaxBackward', y, dy, options),
 
-    async sigmoid(x) {
+    async sigmoid(x, options) {
       const t = floatTensor('sigmoid', 'x', x);
       const job: ElementJob = { method: 'sigmoid', op: 'sigmoid', x: t.data, n: numel(t.shape) };
-      return (await elements(job, 'none', t.shape)) as HostTensor;
+      return (await elements(job, 'none', t.shape, { output: options?.output })) as never;
     },
 
     async crossEntropy(input, target, options: CrossEntropyOptions = {}) {
@@ -107,7 +156,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
       } else {
         job = { method: m, op: 'ceProb', x: x.data, layout: x.layout, prob: floatTarget(m, target, x.shape), weight, ignoreIndex, eps };
       }
-      return rows(job, reduction, x.outShape) as never;
+      return rows(job, reduction, x.outShape, x.shape, options) as never;
     },
 
     async nllLoss(input, target, options: NllLossOptions = {}) {
@@ -119,7 +168,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
       const idx = indexTarget(m, target, x.outShape);
       checkIndices(m, idx, x.layout.C, ignoreIndex);
       const job: RowJob = { method: m, op: 'nll', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps: 0 };
-      return rows(job, reduction, x.outShape) as never;
+      return rows(job, reduction, x.outShape, x.shape, options) as never;
     },
 
     async binaryCrossEntropy(input, target, options: BceOptions = {}) {
@@ -132,7 +181,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
           if (!(x[i] >= 0 && x[i] <= 1)) fail(m, `input[${i}] = ${x[i]} is outside [0, 1]`);
         }
       }
-      return elements(job, reduction, shape) as never;
+      return elements(job, reduction, shape, options) as never;
     },
 
     async binaryCrossEntropyWithLogits(input, target, options: BceWithLogitsOptions = {}) {
@@ -147,7 +196,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
         }
         job.posWeight = pw;
       }
-      return elements(job, reduction, shape) as never;
+      return elements(job, reduction, shape, options) as never;
     },
 
     async klDiv(input, target, options: KlDivOptions = {}) {
@@ -155,7 +204,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
       const reduction = reductionOf(m, options.reduction, [...LOSS_REDUCTIONS, 'batchmean'], 'mean');
       if (options.logTarget !== undefined && typeof options.logTarget !== 'boolean') fail(m, `logTarget = ${String(options.logTarget)} must be a boolean`);
       const { job, shape } = elementJob(m, options.logTarget ? 'klLog' : 'kl', input, target, {});
-      return elements(job, reduction, shape) as never;
+      return elements(job, reduction, shape, options) as never;
     },
 
     async entropy(logits, options: EntropyOptions = {}) {
@@ -165,7 +214,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
       const reduction = reductionOf(m, options.reduction, LOSS_REDUCTIONS, 'none');
       const layout = layoutOf(t.shape, dim);
       const job: RowJob = { method: m, op: 'entropy', x: t.data, layout, ignoreIndex: -100, eps: 0 };
-      return rows(job, reduction, dropDim(t.shape, dim)) as never;
+      return rows(job, reduction, dropDim(t.shape, dim), t.shape, { output: options.output }) as never;
     },
 
     dispose() {

@@ -20,7 +20,7 @@ export interface Layout {
   rows: number;
 }
 
-export type RowOp = 'softmax' | 'logSoftmax' | 'entropy' | 'ce' | 'ceProb' | 'nll';
+export type RowOp = 'softmax' | 'logSoftmax' | 'softmaxBackward' | 'logSoftmaxBackward' | 'entropy' | 'ce' | 'ceProb' | 'nll';
 
 /** An op over rows of the class dim. */
 export interface RowJob {
@@ -31,12 +31,14 @@ export interface RowJob {
   layout: Layout;
   /** Class indices, one per row (ce, nll). */
   target?: I32Data;
-  /** Probability targets with x's layout (ceProb). */
+  /** Probability targets (ceProb), or the upstream gradient dy (backward ops), in x's layout. */
   prob?: F32Data;
   weight?: Float32Array;
   ignoreIndex: number;
   /** Label smoothing. */
   eps: number;
+  /** Leave per-element results on the device (WebGPU only). */
+  device?: boolean;
 }
 export type HostRowJob = RowJob & { x: Float32Array; target?: Int32Array; prob?: Float32Array };
 
@@ -48,9 +50,12 @@ export const enum RowMode {
   Dot = 1,
   /** a = Σ e^(x_c − m)·(x_c − m) */
   Entropy = 2,
+  /** no (m, s): a = Σ y_c·dy_c (softmaxBackward) or Σ dy_c (logSoftmaxBackward) */
+  Backward = 3,
 }
 export function rowMode(job: RowJob): RowMode {
   if (job.op === 'entropy') return RowMode.Entropy;
+  if (job.op === 'softmaxBackward' || job.op === 'logSoftmaxBackward') return RowMode.Backward;
   if (job.op === 'ceProb' || (job.op === 'ce' && job.eps > 0)) return RowMode.Dot;
   return RowMode.Plain;
 }
@@ -66,20 +71,48 @@ export interface ElementJob {
   weight?: Float32Array;
   posWeight?: Float32Array;
   n: number;
+  device?: boolean;
 }
 export type HostElementJob = ElementJob & { x: Float32Array; t?: Float32Array };
+
+/** A per-element result: host data, or a device buffer the caller owns (`device` jobs). */
+export type Out = Float32Array | GPUBuffer;
+
+/**
+ * How each row's (or element's) gradient is scaled, from PyTorch's reduction rules:
+ * by the upstream gradient ('none'), by 1/sums[index] (a weighted 'mean'), or by a constant.
+ */
+export type GradScale = { kind: 'output'; gradOutput: F32Data } | { kind: 'sum'; index: number } | { kind: 'const'; value: number };
+
+export interface GradSpec {
+  reduction: string;
+  scale: GradScale;
+  /** Write the gradient over the input (its buffer, or its host array). */
+  inPlace: boolean;
+}
+
+/** The loss (per row or element for 'none', else the fixed-order sums) and d(loss)/d(input). */
+export interface GradResult {
+  losses?: Out;
+  sums?: number[];
+  grad: Out;
+}
 
 /** What a backend executes. Results are float32; reductions return the K fixed-order sums. */
 export interface Backend {
   readonly kind: 'webgpu' | 'cpu';
   /** softmax / logSoftmax: an output per element, in x's layout. */
-  normalize(job: RowJob): Promise<Float32Array>;
+  normalize(job: RowJob): Promise<Out>;
   /** The final loss of each row (reduction 'none'). */
-  rowLosses(job: RowJob): Promise<Float32Array>;
+  rowLosses(job: RowJob): Promise<Out>;
   /** The sums of each record component over all rows (see recordWidth). */
   rowSums(job: RowJob): Promise<number[]>;
-  elementwise(job: ElementJob): Promise<Float32Array>;
+  elementwise(job: ElementJob): Promise<Out>;
   elementSum(job: ElementJob): Promise<number>;
+  /** Loss and gradient of a row loss (ce, ceProb, nll) in one call. */
+  rowGrad(job: RowJob, spec: GradSpec): Promise<GradResult>;
+  /** Loss and gradient of an element-wise loss (bce, bceLogits, kl, klLog). */
+  elementGrad(job: ElementJob, spec: GradSpec): Promise<GradResult>;
   dispose(): void;
 }
 
@@ -124,14 +157,14 @@ export function floatTensor(method: string, arg: string, t: unknown): { data: F3
 }
 
 /** A float target: a bare Float32Array of the input's length or a tensor of the input's shape. */
-export function floatTarget(method: string, target: unknown, shape: readonly number[]): F32Data {
+export function floatTarget(method: string, target: unknown, shape: readonly number[], arg = 'target'): F32Data {
   const n = numel(shape);
   if (target instanceof Float32Array) {
-    if (target.length !== n) fail(method, `target has ${target.length} elements, the input has ${n}`);
+    if (target.length !== n) fail(method, `${arg} has ${target.length} elements, expected ${n} (shape [${shape}])`);
     return target;
   }
-  const t = floatTensor(method, 'target', target);
-  if (!sameShape(t.shape, shape)) fail(method, `target.shape [${t.shape}] does not match input.shape [${shape}]`);
+  const t = floatTensor(method, arg, target);
+  if (!sameShape(t.shape, shape)) fail(method, `${arg}.shape [${t.shape}] does not match [${shape}]`);
   return t.data;
 }
 
@@ -279,8 +312,35 @@ export function finishRows(job: RowJob, sums: readonly number[], reduction: stri
 /** 'mean' divides by the element count, 'batchmean' by the first dim. */
 export function finishElements(sum: number, reduction: string, shape: readonly number[]): number {
   if (reduction === 'mean') return f32(sum / numel(shape));
-  if (reduction === 'batchmean') return f32(sum / (shape.length === 0 ? 1 : shape[0]));
+  if (reduction === 'batchmean') return f32(sum / batchOf(shape));
   return sum;
+}
+
+function batchOf(shape: readonly number[]): number {
+  return shape.length === 0 ? 1 : shape[0];
+}
+
+/** The gradient scale of a row loss: PyTorch divides a 'mean' by the same denominator as the loss. */
+export function rowGradScale(job: RowJob, reduction: string, gradOutput: F32Data | undefined): GradScale {
+  if (reduction === 'none') return { kind: 'output', gradOutput: gradOutput ?? new Float32Array(job.layout.rows).fill(1) };
+  if (reduction === 'sum') return { kind: 'const', value: 1 };
+  if (job.op === 'ce') return { kind: 'sum', index: 2 };
+  if (job.op === 'nll') return { kind: 'sum', index: 1 };
+  return { kind: 'const', value: f32(1 / job.layout.rows) };
+}
+
+export function elementGradScale(reduction: string, shape: readonly number[], gradOutput: F32Data | undefined): GradScale {
+  if (reduction === 'none') return { kind: 'output', gradOutput: gradOutput ?? new Float32Array(numel(shape)).fill(1) };
+  if (reduction === 'mean') return { kind: 'const', value: f32(1 / numel(shape)) };
+  if (reduction === 'batchmean') return { kind: 'const', value: f32(1 / batchOf(shape)) };
+  return { kind: 'const', value: 1 };
+}
+
+/** The scale of row/element i given the reduction sums (float32, the same on both backends). */
+export function scaleAt(scale: GradScale, sums: readonly number[] | undefined, i: number): number {
+  if (scale.kind === 'const') return scale.value;
+  if (scale.kind === 'sum') return f32(1 / sums![scale.index]);
+  return (scale.gradOutput as Float32Array)[i];
 }
 
 export { numel };

@@ -31,12 +31,27 @@ export type FloatTarget = Float32Array | HostTensor | DeviceTensor;
 
 export type Reduction = 'none' | 'mean' | 'sum';
 
-export interface SoftmaxOptions {
+/** Where per-element results go: host arrays (default) or device buffers the caller owns. */
+export interface OutputOptions {
+  output?: 'host' | 'device';
+}
+
+/** Gradients of a loss with respect to its input (PyTorch autograd semantics). */
+export interface GradOptions {
+  /** Also compute d(loss)/d(input); the loss then resolves to `{ loss, grad }`. */
+  grad?: boolean;
+  /** Upstream gradient for reduction 'none', with the loss's shape. Default all ones. */
+  gradOutput?: Float32Array | HostTensor | DeviceTensor;
+  /** Write the gradient over the input (its data or its buffer), which the result then returns. */
+  inPlace?: boolean;
+}
+
+export interface SoftmaxOptions extends OutputOptions {
   /** The dimension to normalise over; negative counts from the end. Default -1. */
   dim?: number;
 }
 
-export interface CrossEntropyOptions {
+export interface CrossEntropyOptions extends GradOptions, OutputOptions {
   /** Per-class weights, length C. */
   weight?: Float32Array;
   /** Class index whose targets contribute nothing (index targets only). Default -100. */
@@ -46,13 +61,13 @@ export interface CrossEntropyOptions {
   reduction?: Reduction;
 }
 
-export interface NllLossOptions {
+export interface NllLossOptions extends GradOptions, OutputOptions {
   weight?: Float32Array;
   ignoreIndex?: number;
   reduction?: Reduction;
 }
 
-export interface BceOptions {
+export interface BceOptions extends GradOptions, OutputOptions {
   /** Element weights, broadcast from the right (a bare array covers the trailing dims whose product is its length). */
   weight?: Float32Array | HostTensor;
   reduction?: Reduction;
@@ -63,17 +78,23 @@ export interface BceWithLogitsOptions extends BceOptions {
   posWeight?: Float32Array;
 }
 
-export interface KlDivOptions {
+export interface KlDivOptions extends GradOptions, OutputOptions {
   reduction?: Reduction | 'batchmean';
   /** The target holds log-probabilities. Default false. */
   logTarget?: boolean;
 }
 
-export interface EntropyOptions {
+export interface EntropyOptions extends OutputOptions {
   dim?: number;
   /** Default 'none'. */
   reduction?: Reduction;
 }
+
+/** A per-element result: a host tensor, or a device tensor with `output: 'device'`. */
+export type TensorResult<O> = O extends { output: 'device' } ? DeviceTensor : HostTensor;
+type ReducedOr<O, R> = O extends { reduction: R } ? TensorResult<O> : number;
+/** What a loss resolves to: a number, a tensor for reduction 'none', `{ loss, grad }` with `grad: true`. */
+export type LossResult<O, R = 'none'> = O extends { grad: true } ? { loss: ReducedOr<O, R>; grad: TensorResult<O> } : ReducedOr<O, R>;
 
 export interface CreateLossesOptions {
   backend?: 'auto' | 'webgpu' | 'cpu';
@@ -105,21 +126,20 @@ export interface Losses {
   readonly device?: GPUDevice;
   /** Buffer pool counters (WebGPU backend): idle pooled buffers and bytes, buffers in use. */
   stats?(): { pooledBuffers: number; pooledBytes: number; liveBuffers: number };
-  softmax(x: TensorInput, options?: SoftmaxOptions): Promise<HostTensor>;
-  logSoftmax(x: TensorInput, options?: SoftmaxOptions): Promise<HostTensor>;
-  sigmoid(x: TensorInput): Promise<HostTensor>;
-  crossEntropy(input: TensorInput, target: IndexTarget | FloatTarget, options: CrossEntropyOptions & { reduction: 'none' }): Promise<HostTensor>;
-  crossEntropy(input: TensorInput, target: IndexTarget | FloatTarget, options?: CrossEntropyOptions): Promise<number>;
-  nllLoss(input: TensorInput, target: IndexTarget, options: NllLossOptions & { reduction: 'none' }): Promise<HostTensor>;
-  nllLoss(input: TensorInput, target: IndexTarget, options?: NllLossOptions): Promise<number>;
-  binaryCrossEntropy(input: TensorInput, target: FloatTarget, options: BceOptions & { reduction: 'none' }): Promise<HostTensor>;
-  binaryCrossEntropy(input: TensorInput, target: FloatTarget, options?: BceOptions): Promise<number>;
-  binaryCrossEntropyWithLogits(input: TensorInput, target: FloatTarget, options: BceWithLogitsOptions & { reduction: 'none' }): Promise<HostTensor>;
-  binaryCrossEntropyWithLogits(input: TensorInput, target: FloatTarget, options?: BceWithLogitsOptions): Promise<number>;
-  klDiv(input: TensorInput, target: FloatTarget, options: KlDivOptions & { reduction: 'none' }): Promise<HostTensor>;
-  klDiv(input: TensorInput, target: FloatTarget, options?: KlDivOptions): Promise<number>;
-  entropy(logits: TensorInput, options: EntropyOptions & { reduction: 'mean' | 'sum' }): Promise<number>;
-  entropy(logits: TensorInput, options?: EntropyOptions): Promise<HostTensor>;
+  softmax<O extends SoftmaxOptions = {}>(x: TensorInput, options?: O): Promise<TensorResult<O>>;
+  logSoftmax<O extends SoftmaxOptions = {}>(x: TensorInput, options?: O): Promise<TensorResult<O>>;
+  /** The vector-Jacobian product of softmax: dx = y·(dy − Σ y·dy) along `dim`, given y = softmax(x). */
+  softmaxBackward<O extends SoftmaxOptions = {}>(y: TensorInput, dy: FloatTarget, options?: O): Promise<TensorResult<O>>;
+  /** The vector-Jacobian product of log-softmax: dx = dy − e^y·Σ dy along `dim`, given y = logSoftmax(x). */
+  logSoftmaxBackward<O extends SoftmaxOptions = {}>(y: TensorInput, dy: FloatTarget, options?: O): Promise<TensorResult<O>>;
+  sigmoid<O extends OutputOptions = {}>(x: TensorInput, options?: O): Promise<TensorResult<O>>;
+  crossEntropy<O extends CrossEntropyOptions = {}>(input: TensorInput, target: IndexTarget | FloatTarget, options?: O): Promise<LossResult<O>>;
+  nllLoss<O extends NllLossOptions = {}>(input: TensorInput, target: IndexTarget, options?: O): Promise<LossResult<O>>;
+  binaryCrossEntropy<O extends BceOptions = {}>(input: TensorInput, target: FloatTarget, options?: O): Promise<LossResult<O>>;
+  binaryCrossEntropyWithLogits<O extends BceWithLogitsOptions = {}>(input: TensorInput, target: FloatTarget, options?: O): Promise<LossResult<O>>;
+  klDiv<O extends KlDivOptions = {}>(input: TensorInput, target: FloatTarget, options?: O): Promise<LossResult<O>>;
+  /** Per row by default (reduction 'none'); a number for 'mean' and 'sum'. */
+  entropy<O extends EntropyOptions = {}>(logits: TensorInput, options?: O): Promise<O extends { reduction: 'mean' | 'sum' } ? number : TensorResult<O>>;
   /** Frees every GPU resource the library owns (never an app's device). */
   dispose(): void;
 }

@@ -1,17 +1,17 @@
 /** The CPU backend: the fallback without an adapter, and the oracle of the GPU tests. */
 import { LossError } from '../errors.js';
-import { isDevice, recordWidth } from '../ops.js';
-import type { Backend, ElementJob, HostElementJob, HostRowJob, RowJob } from '../ops.js';
+import { isDevice, recordWidth, scaleAt } from '../ops.js';
+import type { Backend, ElementJob, GradSpec, HostElementJob, HostRowJob, RowJob } from '../ops.js';
 import { CPU_REDUCE_PLAN, cpuRowPlan, planReduce, planRows } from '../plan.js';
 import type { AdapterProfile } from '../plan.js';
-import { elementwise } from './elementwise.js';
+import { elementGrad, elementwise } from './elementwise.js';
 import { reduceRecords } from './reduce.js';
-import { lossRows, normalizeRows } from './rows.js';
+import { gradRows, lossRows, normalizeRows } from './rows.js';
 
-function host<T extends RowJob | ElementJob>(job: T): T & (HostRowJob | HostElementJob) {
-  for (const v of Object.values(job)) {
-    if (isDevice(v)) throw new LossError('device tensors need the webgpu backend; this one is cpu');
-  }
+function host<T extends RowJob | ElementJob>(job: T, spec?: GradSpec): T & (HostRowJob | HostElementJob) {
+  const values = [...Object.values(job), spec?.scale.kind === 'output' ? spec.scale.gradOutput : undefined];
+  if (values.some(isDevice)) throw new LossError(`${job.method}: device tensors need the webgpu backend; this one is cpu`);
+  if (job.device) throw new LossError(`${job.method}: output 'device' needs the webgpu backend; this one is cpu`);
   return job as T & (HostRowJob | HostElementJob);
 }
 
@@ -41,6 +41,27 @@ export function cpuBackend(profile?: AdapterProfile): Backend {
     async elementSum(job) {
       const v = elementwise(host(job) as HostElementJob);
       return reduceRecords(v, job.n, 1, reducePlan(job.n, 4))[0];
+    },
+    async rowGrad(job, spec) {
+      const h = host(job, spec) as HostRowJob;
+      const { rows } = job.layout;
+      const none = spec.reduction === 'none';
+      const stats = new Float64Array(4 * rows);
+      const losses = lossRows(h, rowPlan(job), !none, stats);
+      const K = recordWidth(job.op);
+      const sums = none ? undefined : reduceRecords(losses, rows, K, reducePlan(rows, 4 * K));
+      const grad = spec.inPlace ? h.x : new Float32Array(h.x.length);
+      gradRows(h, stats, (r) => scaleAt(spec.scale, sums, r), grad);
+      return { losses: none ? losses : undefined, sums, grad };
+    },
+    async elementGrad(job, spec) {
+      const h = host(job, spec) as HostElementJob;
+      const values = elementwise(h);
+      const none = spec.reduction === 'none';
+      const grad = spec.inPlace ? h.x : new Float32Array(job.n);
+      for (let i = 0; i < job.n; i++) grad[i] = Math.fround(elementGrad(h, i) * scaleAt(spec.scale, undefined, i));
+      if (none) return { losses: values, grad };
+      return { sums: reduceRecords(values, job.n, 1, reducePlan(job.n, 4)), grad };
     },
     dispose() {},
   };

@@ -55,3 +55,33 @@ export function elementwise(job: HostElementJob): Float32Array {
   for (let i = 0; i < job.n; i++) out[i] = elementValue(job, i);
   return out;
 }
+
+const BCE_EPS = f32(1e-12);
+
+/**
+ * d(loss_i)/dx_i before the reduction's scale (PyTorch autograd's formulas; same as gradMap in
+ * shaders/elementwise.wgsl): BCE (x − t)/max((1 − x)·x, 1e-12)·w; BCE with logits
+ * ((p·t + 1 − t)·σ(x) − p·t)·w, σ(x) − t without posWeight; KL −t (0 where t ≤ 0), −e^t for log targets.
+ */
+export function elementGrad(job: HostElementJob, i: number): number {
+  const x = job.x[i], t = job.t![i];
+  switch (job.op) {
+    case 'bce': {
+      const d = f32(f32(x - t) / Math.max(f32(f32(1 - x) * x), BCE_EPS));
+      return weighted(job, i, d);
+    }
+    case 'bceLogits': {
+      const sig = f32(1 / f32(1 + f32(Math.exp(-x))));
+      const pw = job.posWeight;
+      if (pw === undefined) return weighted(job, i, f32(sig - t));
+      const pt = f32(pw[i % pw.length] * t);
+      return weighted(job, i, f32(f32(f32(f32(pt + 1) - t) * sig) - pt));
+    }
+    case 'kl':
+      return t > 0 ? -t : t === t ? 0 : NaN;
+    case 'klLog':
+      return -f32(Math.exp(t));
+    default:
+      throw new Error(`no gradient for ${job.op}`);
+  }
+}

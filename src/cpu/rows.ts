@@ -18,6 +18,8 @@ interface Coefs {
   prob: Float32Array | undefined;
   /** Label smoothing of probability targets: t' = t·keep + add. */
   smooth: boolean;
+  /** softmaxBackward (else logSoftmaxBackward) in the Backward mode. */
+  softmax: boolean;
   keep: number;
   add: number;
 }
@@ -53,6 +55,14 @@ function foldLane(
   for (let t0 = start; t0 < end; t0 += step) {
     const t1 = Math.min(t0 + tile, end);
     const i0 = base + t0 * stride, i1 = base + t1 * stride;
+    if (mode === RowMode.Backward) {
+      // a plain sum of dy·y (softmax) or dy (log-softmax); m stays -inf
+      let a = st[o + 2];
+      const dy = k.prob!;
+      for (let i = i0; i < i1; i += stride) a = f32(a + (k.softmax ? f32(dy[i] * x[i]) : dy[i]));
+      st[o + 2] = a;
+      continue;
+    }
     let M = st[o];
     for (let i = i0; i < i1; i += stride) {
       const v = x[i];
@@ -80,12 +90,7 @@ function foldLane(
       for (let c = t0, i = i0; c < t1; c++, i += stride) {
         const v = x[i];
         if (v !== NEG_INF) s = f32(s + f32(Math.exp(f32(v - M))));
-        let u = 1;
-        if (k.prob !== undefined) {
-          const t = k.prob[i];
-          u = k.smooth ? f32(f32(t * k.keep) + k.add) : t;
-          if (k.weight !== undefined) u = f32(k.weight[c] * u);
-        } else if (k.weight !== undefined) u = k.weight[c];
+        const u = coefAt(k, c, i);
         a = f32(a + (v === NEG_INF ? f32(u * v) : f32(u * f32(v - M))));
         b = f32(b + u);
       }
@@ -145,18 +150,19 @@ function scratch(plan: RowPlan): Float64Array {
 
 function coefs(job: HostRowJob): Coefs {
   const mode = rowMode(job);
-  const eps = job.op === 'ceProb' ? job.eps : 0;
+  const eps = job.op === 'ceProb' || job.op === 'ce' ? job.eps : 0;
   return {
     mode,
     weight: job.weight,
-    prob: job.op === 'ceProb' ? job.prob : undefined,
+    prob: job.op === 'ceProb' || mode === RowMode.Backward ? job.prob : undefined,
     smooth: eps > 0,
+    softmax: job.op === 'softmaxBackward',
     keep: f32(1 - eps),
     add: f32(eps / job.layout.C),
   };
 }
 
-/** softmax / logSoftmax: one output per element, the input's layout. */
+/** softmax, logSoftmax and their backward passes: one output per element, the input's layout. */
 export function normalizeRows(job: HostRowJob, plan: RowPlan): Float32Array {
   const { C, inner, rows } = job.layout;
   const out = new Float32Array(rows * C);
@@ -173,6 +179,11 @@ export function normalizeRows(job: HostRowJob, plan: RowPlan): Float32Array {
         const v = x[base + c * inner];
         out[base + c * inner] = f32((v === NEG_INF ? 0 : f32(Math.exp(f32(v - m)))) * inv);
       }
+    } else if (job.op === 'softmaxBackward' || job.op === 'logSoftmaxBackward') {
+      const a = st[2], dy = job.prob!;
+      for (let c = 0, i = base; c < C; c++, i += inner) {
+        out[i] = job.op === 'softmaxBackward' ? f32(x[i] * f32(dy[i] - a)) : f32(dy[i] - f32(f32(Math.exp(x[i])) * a));
+      }
     } else {
       const ls = f32(Math.log(s));
       for (let c = 0; c < C; c++) out[base + c * inner] = f32(f32(x[base + c * inner] - m) - ls);
@@ -185,7 +196,7 @@ export function normalizeRows(job: HostRowJob, plan: RowPlan): Float32Array {
  * Per-row losses. With `records` false: the final per-row loss (reduction 'none').
  * With `records` true: K = recordWidth(job) partial sums per row for the batch reduction.
  */
-export function lossRows(job: HostRowJob, plan: RowPlan, records: boolean): Float32Array {
+export function lossRows(job: HostRowJob, plan: RowPlan, records: boolean, stats?: Float64Array): Float32Array {
   const { C, rows } = job.layout;
   const K = records ? recordWidth(job.op) : 1;
   const out = new Float32Array(rows * K);
@@ -193,9 +204,57 @@ export function lossRows(job: HostRowJob, plan: RowPlan, records: boolean): Floa
   const k = coefs(job);
   for (let r = 0; r < rows; r++) {
     if (job.op !== 'nll') rowState(job, k, plan, r, st);
+    stats?.set(st.subarray(0, 4), 4 * r);
     rowEpilogue(job, r, st, records, out, r * K, C);
   }
   return out;
+}
+
+/**
+ * d(loss)/dx of each element, from the row states of lossRows and the row scales g
+ * (same formulas as gradRows in shaders/rows.wgsl):
+ * - ce: g·w_t·(p_c − [c = t]), plus with smoothing ε: g·((1−ε)·that + (ε/C)·(b·p_c − u_c));
+ * - ceProb: g·(b·p_c − u_c); nll: −g·w_t at c = t, else 0; ignored rows: 0.
+ */
+export function gradRows(job: HostRowJob, stats: Float64Array, g: (r: number) => number, out: Float32Array): void {
+  const { C, inner, rows } = job.layout;
+  const k = coefs(job);
+  const x = job.x;
+  for (let r = 0; r < rows; r++) {
+    const o = Math.floor(r / inner), base = o * C * inner + (r - o * inner);
+    const t = job.target !== undefined ? job.target[r] : -1;
+    const ignored = job.op !== 'ceProb' && t === job.ignoreIndex;
+    const scale = g(r);
+    const m = stats[4 * r], inv = f32(1 / stats[4 * r + 1]), b = stats[4 * r + 3];
+    const wt = ignored || job.op === 'ceProb' ? 0 : job.weight !== undefined ? job.weight[t] : 1;
+    for (let c = 0, i = base; c < C; c++, i += inner) {
+      let d = 0;
+      if (ignored) d = 0;
+      else if (job.op === 'nll') d = c === t ? f32(-f32(wt * scale)) : 0;
+      else {
+        const v = x[i];
+        const p = f32((v === NEG_INF ? 0 : f32(Math.exp(f32(v - m)))) * inv);
+        if (job.op === 'ceProb') {
+          d = f32(f32(f32(b * p) - coefAt(k, c, i)) * scale);
+        } else {
+          let core = f32(wt * f32(p - (c === t ? 1 : 0)));
+          if (job.eps > 0) core = f32(f32(k.keep * core) + f32(k.add * f32(f32(b * p) - coefAt(k, c, i))));
+          d = f32(core * scale);
+        }
+      }
+      out[i] = d;
+    }
+  }
+}
+
+/** u_c of the dot state at class c, element i (see foldLane). */
+function coefAt(k: Coefs, c: number, i: number): number {
+  if (k.prob !== undefined) {
+    const t = k.prob[i];
+    const u = k.smooth ? f32(f32(t * k.keep) + k.add) : t;
+    return k.weight !== undefined ? f32(k.weight[c] * u) : u;
+  }
+  return k.weight !== undefined ? k.weight[c] : 1;
 }
 
 /** The epilogue of a row: the same formulas as the WGSL epilogue in shaders/rows.wgsl. */

@@ -8,7 +8,7 @@ import type { AdapterProfile } from '../plan.js';
 import type { CreateLossesOptions } from '../types.js';
 import { acquireDevice } from './device.js';
 import type { DeviceHandle } from './device.js';
-import { runElementSum, runElementwise, runRows, runRowSums } from './dispatch.js';
+import { runElementGrad, runElementSum, runElementwise, runRowGrad, runRows, runRowSums } from './dispatch.js';
 import type { GpuContext } from './dispatch.js';
 import { Kernels } from './kernels.js';
 import { BufferPool } from './pool.js';
@@ -92,6 +92,8 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
     rowSums: (job) => run(job.method, (ctx) => runRowSums(ctx, job)),
     elementwise: (job) => run(job.method, (ctx) => runElementwise(ctx, job)),
     elementSum: (job) => run(job.method, (ctx) => runElementSum(ctx, job)),
+    rowGrad: (job, spec) => run(job.method, (ctx) => runRowGrad(ctx, job, spec)),
+    elementGrad: (job, spec) => run(job.method, (ctx) => runElementGrad(ctx, job, spec)),
     stats: () => state.ctx.pool.stats(),
     dispose() {
       if (disposed) return;

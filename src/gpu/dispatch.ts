@@ -6,7 +6,7 @@
  */
 import { LossError } from '../errors.js';
 import { isDevice, recordWidth, rowMode } from '../ops.js';
-import type { ElementJob, F32Data, I32Data, RowJob } from '../ops.js';
+import type { ElementJob, F32Data, GradResult, GradSpec, I32Data, Out, RowJob } from '../ops.js';
 import { planReduce, planRows } from '../plan.js';
 import type { AdapterProfile, ReducePlan, RowPlan } from '../plan.js';
 import type { Constants, Family, Kernels, Variant } from './kernels.js';
@@ -30,11 +30,12 @@ export interface GpuContext {
 interface Params {
   rows?: number; C?: number; inner?: number; segment?: number; splits?: number;
   xOff?: number; tOff?: number; oOff?: number; itemBase?: number; blockLen?: number;
-  firstBlock?: number; blocks?: number; wLen?: number; pwLen?: number;
-  ignoreIndex?: number; keep?: number; add?: number; eps?: number;
+  firstBlock?: number; blocks?: number; wLen?: number; pwLen?: number; pOff?: number;
+  ignoreIndex?: number; keep?: number; add?: number; eps?: number; gscale?: number; scaleIdx?: number;
 }
 const U32_FIELDS = ['rows', 'C', 'inner', 'segment', 'splits', 'groupsX', 'xOff', 'tOff', 'oOff', 'itemBase',
-  'blockLen', 'firstBlock', 'blocks', 'wLen', 'pwLen'] as const;
+  'blockLen', 'firstBlock', 'blocks', 'wLen', 'pwLen', 'pOff'] as const;
+const PARAM_BYTES = 96;
 
 /** A range of a buffer, bound from a 256-byte aligned offset; `delta` elements lead to `start`. */
 interface Range { buffer: GPUBuffer; offset: number; size: number; delta: number }
@@ -71,6 +72,13 @@ class Call {
     return b;
   }
 
+  /** A buffer the caller will own (device outputs): not pooled, never released here. */
+  owned(floats: number): GPUBuffer {
+    const b = this.ctx.device.createBuffer({ size: Math.max(16, Math.ceil(floats / 4) * 16), usage: STORAGE | COPY_SRC | COPY_DST });
+    if (this.ctx.poison) this.ctx.device.queue.writeBuffer(b, 0, new Float32Array(b.size / 4).fill(NaN));
+    return b;
+  }
+
   /** A host array uploaded, or the app's device buffer read in place. */
   input(data: F32Data | I32Data | Float32Array): GPUBuffer {
     if (isDevice(data)) return data.buffer;
@@ -95,19 +103,21 @@ class Call {
     const maxDim = this.ctx.profile.maxGroupsPerDim;
     const gx = Math.min(groups, maxDim), gy = Math.ceil(groups / gx);
     if (gy > maxDim) throw new LossError(`the batch needs ${groups} workgroups, more than this device can dispatch`);
-    const u = this.buffer(80, UNIFORM | COPY_DST);
-    const raw = new ArrayBuffer(80);
+    const u = this.buffer(PARAM_BYTES, UNIFORM | COPY_DST);
+    const raw = new ArrayBuffer(PARAM_BYTES);
     const ints = new Uint32Array(raw), floats = new Float32Array(raw);
     const values: Record<string, number | undefined> = { ...params, groupsX: gx };
     U32_FIELDS.forEach((k, i) => (ints[i] = values[k] ?? 0));
-    new Int32Array(raw)[15] = params.ignoreIndex ?? 0;
-    floats[16] = -Infinity;
-    floats[17] = params.keep ?? 1;
-    floats[18] = params.add ?? 0;
-    floats[19] = params.eps ?? 0;
+    new Int32Array(raw)[16] = params.ignoreIndex ?? 0;
+    floats[17] = -Infinity;
+    floats[18] = params.keep ?? 1;
+    floats[19] = params.add ?? 0;
+    floats[20] = params.eps ?? 0;
+    floats[21] = params.gscale ?? 1;
+    ints[22] = params.scaleIdx ?? 0;
     this.ctx.device.queue.writeBuffer(u, 0, raw);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: u } }];
-    for (let b = 1; b <= 7; b++) {
+    for (let b = 1; b <= 8; b++) {
       const r = bindings[b];
       if (r === undefined) entries.push({ binding: b, resource: { buffer: this.dummy(b) } });
       else if ('delta' in r) entries.push({ binding: b, resource: { buffer: r.buffer, offset: r.offset, size: r.size } });
@@ -153,7 +163,7 @@ function maxFloats(ctx: GpuContext): number {
   return Math.floor(ctx.profile.maxBindingBytes / 4) - ALIGN;
 }
 
-const OP_CODES = { softmax: 0, logSoftmax: 1, entropy: 2, ce: 3, ceProb: 4, nll: 5 } as const;
+const OP_CODES = { softmax: 0, logSoftmax: 1, entropy: 2, ce: 3, ceProb: 4, nll: 5, softmaxBackward: 6, logSoftmaxBackward: 7 } as const;
 
 type RowOutput = 'normalize' | 'losses' | 'records';
 
@@ -163,19 +173,33 @@ export function rowPlanOf(job: RowJob, profile: AdapterProfile): RowPlan {
   return planRows(job.layout.rows, job.layout.C, profile);
 }
 
+interface RowEncoding {
+  /** Outputs (per element, per row, or records), NaN-poisoned in tests. */
+  out: GPUBuffer;
+  floats: number;
+  /** Bad-label flag of device targets. */
+  status: GPUBuffer;
+  /** Encodes `entry` of rows.wgsl for every chunk with extra constants and overrides of bindings. */
+  each(entry: string, groupsOf: (rows: number) => number, constants?: Constants,
+    bindings?: (s0: number, n: number) => Partial<Record<number, Range | GPUBuffer>>, params?: Params): void;
+  lanesPerRow: (rows: number) => number;
+  /** The input on the device (uploaded, or the app's buffer). */
+  x: GPUBuffer;
+}
+
 /**
- * Encodes a row job into `call`, chunked by outer slices (C·inner elements, `inner` rows) so that
- * no binding exceeds the device limit. Returns the output buffer and its length in floats.
+ * Encodes the statistics pass of a row job into `call` (plus the split merge and, for softmax,
+ * the write pass), chunked by outer slices (C·inner elements, `inner` rows) so that no binding
+ * exceeds the device limit. With `keepStats`, every row's merged state stays in `partial`.
  */
-function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput): { out: GPUBuffer; floats: number; status: GPUBuffer } {
+function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput, keepStats = false): RowEncoding {
   const { outer, C, inner, rows } = job.layout;
   const plan = rowPlanOf(job, ctx.profile);
   const K = output === 'records' ? recordWidth(job.op) : 1;
-  const perSlice = output === 'normalize' ? C * inner : K * inner;
-  const slices = Math.floor(maxFloats(ctx) / Math.max(C * inner, perSlice));
+  const slices = Math.floor(maxFloats(ctx) / (C * inner));
   if (slices < 1) throw new LossError(`${job.method}: one slice of ${C * inner} elements exceeds the device's largest binding`);
   const floats = output === 'normalize' ? rows * C : rows * K;
-  const out = call.output(floats);
+  const out = job.device && output !== 'records' ? call.owned(floats) : call.output(floats);
   const status = call.buffer(16);
   ctx.device.queue.writeBuffer(status, 0, new Uint32Array(4));
   const x = call.input(job.x);
@@ -183,38 +207,40 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput)
   const prob = job.prob !== undefined ? call.input(job.prob) : undefined;
   const weight = job.weight !== undefined ? call.input(job.weight) : undefined;
   const chunkSlices = Math.min(outer, slices);
-  const partial = plan.splits > 1 ? call.output(chunkSlices * inner * plan.splits * 4) : undefined;
-  // vec4 tiles need contiguous rows with starts and segments on multiples of 4.
+  const partial = plan.splits > 1 || keepStats ? call.output(rows * plan.splits * 4) : undefined;
   const invocations = plan.lanes / plan.unroll; // per lane group
+  // vec4 tiles need contiguous rows with starts and segments on multiples of 4.
   const v = variant(ctx, invocations, inner === 1 && C % 4 === 0 && plan.segment % 4 === 0);
-  const constants: Constants = {
+  const base: Constants = {
     WG: plan.workgroupSize, LANES: invocations, UNROLL: plan.unroll, MODE: rowMode(job), OP: OP_CODES[job.op],
-    RECORDS: output === 'records', HAS_WEIGHT: weight !== undefined,
+    RECORDS: output === 'records', HAS_WEIGHT: weight !== undefined, KEEP_STATS: keepStats,
   };
   const eps = job.op === 'ce' || job.op === 'ceProb' ? job.eps : 0;
-  for (let s0 = 0; s0 < outer; s0 += chunkSlices) {
-    const n = Math.min(chunkSlices, outer - s0);
-    const r0 = s0 * inner, nRows = n * inner;
-    const xr = range(x, s0 * C * inner, n * C * inner);
-    const lr = labels && range(labels, r0, nRows);
-    const or = output === 'normalize' ? range(out, s0 * C * inner, n * C * inner) : range(out, r0 * K, nRows * K);
-    const params: Params = {
-      rows: nRows, C, inner, segment: plan.segment, splits: plan.splits,
-      xOff: xr.delta, tOff: lr?.delta ?? 0, oOff: or.delta, ignoreIndex: job.ignoreIndex,
-      keep: Math.fround(1 - eps), add: Math.fround(eps / C), eps,
-    };
-    const bindings = {
-      1: xr, 2: lr, 3: prob && range(prob, s0 * C * inner, n * C * inner), 4: weight, 5: or, 6: partial, 7: status,
-    };
-    const laneGroups = nRows * plan.splits;
-    const groups = Math.ceil((laneGroups * invocations) / plan.workgroupSize);
-    call.dispatch('rows', 'main', v, constants, groups, params, bindings);
-    if (plan.splits > 1) {
-      call.dispatch('rows', 'mergeRows', v, constants, Math.ceil(nRows / plan.workgroupSize), params, bindings);
-      if (output === 'normalize') call.dispatch('rows', 'writeRows', v, constants, groups, params, bindings);
+  const lanesPerRow = (nRows: number) => Math.ceil((nRows * plan.splits * invocations) / plan.workgroupSize);
+  const each: RowEncoding['each'] = (entry, groupsOf, constants = {}, extra, params = {}) => {
+    for (let s0 = 0; s0 < outer; s0 += chunkSlices) {
+      const n = Math.min(chunkSlices, outer - s0);
+      const r0 = s0 * inner, nRows = n * inner;
+      const xr = range(x, s0 * C * inner, n * C * inner);
+      const or = output === 'normalize' || entry === 'gradRows' ? range(out, s0 * C * inner, n * C * inner) : range(out, r0 * K, nRows * K);
+      const pr = partial && range(partial, r0 * plan.splits * 4, nRows * plan.splits * 4);
+      const bindings = {
+        1: xr, 2: labels && range(labels, r0, nRows), 3: prob && range(prob, s0 * C * inner, n * C * inner),
+        4: weight, 5: or, 6: pr, 7: status, ...extra?.(s0, n),
+      };
+      call.dispatch('rows', entry, v, { ...base, ...constants }, groupsOf(nRows), {
+        rows: nRows, C, inner, segment: plan.segment, splits: plan.splits,
+        xOff: xr.delta, tOff: r0 % ALIGN, oOff: or.delta, pOff: (pr?.delta ?? 0) / 4, ignoreIndex: job.ignoreIndex,
+        keep: Math.fround(1 - eps), add: Math.fround(eps / C), eps, ...params,
+      }, bindings);
     }
+  };
+  each('main', lanesPerRow);
+  if (plan.splits > 1) {
+    each('mergeRows', (nRows) => Math.ceil(nRows / plan.workgroupSize));
+    if (output === 'normalize') each('writeRows', lanesPerRow);
   }
-  return { out, floats, status };
+  return { out, floats, status, each, lanesPerRow, x };
 }
 
 /** Binds the source of items [start, start + count) of a reduction or a map. */
@@ -255,38 +281,86 @@ async function finish<T>(call: Call, ctx: GpuContext, work: () => Promise<T>): P
   }
 }
 
-/** Rejects with a LossError when a device label was out of range (host labels are checked before). */
-function checkStatus(job: RowJob, status: Float32Array | undefined): void {
-  if (status && new Uint32Array(status.buffer)[0] !== 0) {
-    throw new LossError(`${job.method}: target holds a class index out of range [0, ${job.layout.C}) that is not ignoreIndex`);
-  }
+/** Submits, then reads back `outs` (device outputs are not read) and the status word if asked. */
+async function collect(call: Call, outs: { buffer: GPUBuffer; floats: number; device?: boolean }[],
+  status: GPUBuffer | undefined, message: string): Promise<Out[]> {
+  const reads = outs.filter((o) => !o.device);
+  const data = await call.read(status ? [...reads, { buffer: status, floats: 1 }] : reads);
+  if (status && new Uint32Array(data[data.length - 1].buffer)[0] !== 0) throw new LossError(message);
+  let k = 0;
+  return outs.map((o) => (o.device ? o.buffer : data[k++]));
 }
 
-export async function runRows(ctx: GpuContext, job: RowJob, output: 'normalize' | 'losses'): Promise<Float32Array> {
+function labelsMessage(job: RowJob): string {
+  return `${job.method}: target holds a class index out of range [0, ${job.layout.C}) that is not ignoreIndex`;
+}
+
+export async function runRows(ctx: GpuContext, job: RowJob, output: 'normalize' | 'losses'): Promise<Out> {
   const call = new Call(ctx);
   return finish(call, ctx, async () => {
     const { out, floats, status } = encodeRows(call, ctx, job, output);
-    const deviceLabels = isDevice(job.target);
-    const [data, st] = await call.read(deviceLabels ? [{ buffer: out, floats }, { buffer: status, floats: 1 }] : [{ buffer: out, floats }]);
-    checkStatus(job, st);
+    const [data] = await collect(call, [{ buffer: out, floats, device: job.device }], isDevice(job.target) ? status : undefined, labelsMessage(job));
     return data;
+  });
+}
+
+/** Encodes the batch sums of a row job's records; returns the buffer of the K sums. */
+function encodeRowSums(call: Call, ctx: GpuContext, job: RowJob, records: GPUBuffer): GPUBuffer {
+  const K = recordWidth(job.op);
+  const rows = job.layout.rows;
+  return encodeReduce(call, ctx, 'reduceRecords', rows, K, planReduce(rows, K * 4, ctx.profile), (start, count) => {
+    const r = range(records, start * K, count * K);
+    return { params: { xOff: r.delta }, bindings: { 3: r } };
   });
 }
 
 export async function runRowSums(ctx: GpuContext, job: RowJob): Promise<number[]> {
   const call = new Call(ctx);
   return finish(call, ctx, async () => {
-    const K = recordWidth(job.op);
-    const rows = job.layout.rows;
     const { out, status } = encodeRows(call, ctx, job, 'records');
-    const total = encodeReduce(call, ctx, 'reduceRecords', rows, K, planReduce(rows, K * 4, ctx.profile), (start, count) => {
-      const r = range(out, start * K, count * K);
-      return { params: { xOff: r.delta }, bindings: { 3: r } };
-    });
-    const deviceLabels = isDevice(job.target);
-    const [sums, st] = await call.read(deviceLabels ? [{ buffer: total, floats: K }, { buffer: status, floats: 1 }] : [{ buffer: total, floats: K }]);
-    checkStatus(job, st);
-    return Array.from(sums);
+    const total = encodeRowSums(call, ctx, job, out);
+    const [sums] = await collect(call, [{ buffer: total, floats: recordWidth(job.op) }], isDevice(job.target) ? status : undefined, labelsMessage(job));
+    return Array.from(sums as Float32Array);
+  });
+}
+
+/** The GSCALE specialisation, its params, and what binding 8 holds, for a gradient pass. */
+function gradScaleBinding(call: Call, spec: GradSpec, sums: GPUBuffer | undefined) {
+  const sc = spec.scale;
+  if (sc.kind === 'const') return { GSCALE: 0, params: { gscale: sc.value }, bind: () => undefined };
+  if (sc.kind === 'sum') return { GSCALE: 2, params: { scaleIdx: sc.index }, bind: () => sums };
+  const go = call.input(sc.gradOutput);
+  return { GSCALE: 1, params: {}, bind: (start: number, count: number) => range(go, start, count) };
+}
+
+/** The gradient as the caller wants it: the device buffer, the host input overwritten (inPlace), or a new array. */
+function gradOut(job: RowJob | ElementJob, spec: GradSpec, grad: Out): Out {
+  if (grad instanceof Float32Array && spec.inPlace && !isDevice(job.x)) {
+    (job.x as Float32Array).set(grad);
+    return job.x as Float32Array;
+  }
+  return grad;
+}
+
+export async function runRowGrad(ctx: GpuContext, job: RowJob, spec: GradSpec): Promise<GradResult> {
+  const call = new Call(ctx);
+  return finish(call, ctx, async () => {
+    const { C, inner, rows } = job.layout;
+    const none = spec.reduction === 'none';
+    const enc = encodeRows(call, ctx, job, none ? 'losses' : 'records', true);
+    const sums = none ? undefined : encodeRowSums(call, ctx, job, enc.out);
+    const grad = spec.inPlace ? enc.x : job.device ? call.owned(rows * C) : call.output(rows * C);
+    const sc = gradScaleBinding(call, spec, sums);
+    enc.each('gradRows', enc.lanesPerRow, { GSCALE: sc.GSCALE, IN_PLACE: spec.inPlace }, (s0, n) => ({
+      5: range(grad, s0 * C * inner, n * C * inner), 8: sc.bind(s0 * inner, n * inner), ...(spec.inPlace ? { 1: undefined } : {}),
+    }), sc.params);
+    const K = recordWidth(job.op);
+    const outs = [
+      none ? { buffer: enc.out, floats: rows, device: job.device } : { buffer: sums!, floats: K },
+      { buffer: grad, floats: rows * C, device: job.device },
+    ];
+    const [losses, g] = await collect(call, outs, isDevice(job.target) ? enc.status : undefined, labelsMessage(job));
+    return none ? { losses, grad: gradOut(job, spec, g) } : { sums: Array.from(losses as Float32Array), grad: gradOut(job, spec, g) };
   });
 }
 
@@ -302,8 +376,8 @@ function elementWeights(job: ElementJob): Float32Array | undefined {
   return both;
 }
 
-/** Binds an element job's operands per chunk; `status` flags device BCE inputs outside [0, 1]. */
-function elementBinder(call: Call, ctx: GpuContext, job: ElementJob): { bind: Binder; status: GPUBuffer } {
+/** An element job's operands on the device; `status` flags device BCE inputs outside [0, 1]. */
+function elementBinder(call: Call, ctx: GpuContext, job: ElementJob): { bind: Binder; status: GPUBuffer; x: GPUBuffer } {
   const x = call.input(job.x);
   const t = job.t !== undefined ? call.input(job.t) : undefined;
   const weights = elementWeights(job);
@@ -315,41 +389,68 @@ function elementBinder(call: Call, ctx: GpuContext, job: ElementJob): { bind: Bi
     const xr = range(x, start, count);
     return { params: { ...base, xOff: xr.delta, itemBase: start }, bindings: { 1: xr, 3: t && range(t, start, count), 4: w, 7: status } };
   };
-  return { bind, status };
+  return { bind, status, x };
 }
 
-/** Reads the result, and the status word when the kernel validated a device input. */
-async function readChecked(call: Call, job: ElementJob, result: GPUBuffer, floats: number, status: GPUBuffer): Promise<Float32Array> {
-  const check = job.op === 'bce' && isDevice(job.x);
-  const [data, st] = await call.read(check ? [{ buffer: result, floats }, { buffer: status, floats: 1 }] : [{ buffer: result, floats }]);
-  if (st && new Uint32Array(st.buffer)[0] !== 0) throw new LossError(`${job.method}: input holds values outside [0, 1] (or NaN)`);
-  return data;
+/** Encodes an element-wise entry of elementwise.wgsl over all elements into `out`, chunk by chunk. */
+function encodeMap(call: Call, ctx: GpuContext, job: ElementJob, bind: Binder, entry: string, out: GPUBuffer,
+  constants: Constants = {}, extra: (start: number, count: number) => Partial<Record<number, Range | GPUBuffer>> = () => ({}), params: Params = {}): void {
+  const chunk = maxFloats(ctx);
+  const WG = 64;
+  for (let s = 0; s < job.n; s += chunk) {
+    const n = Math.min(chunk, job.n - s);
+    const b = bind(s, n);
+    const or = range(out, s, n);
+    call.dispatch('elementwise', entry, variant(ctx, 1), { WG, OP: ELEMENT_CODES[job.op], ...constants }, Math.ceil(n / WG),
+      { ...b.params, ...params, rows: n, oOff: or.delta }, { ...b.bindings, 5: or, ...extra(s, n) });
+  }
 }
 
-export async function runElementwise(ctx: GpuContext, job: ElementJob): Promise<Float32Array> {
+function checkedStatus(job: ElementJob, status: GPUBuffer): GPUBuffer | undefined {
+  return job.op === 'bce' && isDevice(job.x) ? status : undefined;
+}
+const OUTSIDE = (job: ElementJob) => `${job.method}: input holds values outside [0, 1] (or NaN)`;
+
+export async function runElementwise(ctx: GpuContext, job: ElementJob): Promise<Out> {
   const call = new Call(ctx);
   return finish(call, ctx, async () => {
     const { bind, status } = elementBinder(call, ctx, job);
-    const out = call.output(job.n);
-    const chunk = maxFloats(ctx);
-    const WG = 64;
-    for (let s = 0; s < job.n; s += chunk) {
-      const n = Math.min(chunk, job.n - s);
-      const { params, bindings } = bind(s, n);
-      const or = range(out, s, n);
-      call.dispatch('elementwise', 'map', variant(ctx, 1), { WG, OP: ELEMENT_CODES[job.op] }, Math.ceil(n / WG),
-        { ...params, rows: n, oOff: or.delta }, { ...bindings, 5: or });
-    }
-    return readChecked(call, job, out, job.n, status);
+    const out = job.device ? call.owned(job.n) : call.output(job.n);
+    encodeMap(call, ctx, job, bind, 'map', out);
+    return (await collect(call, [{ buffer: out, floats: job.n, device: job.device }], checkedStatus(job, status), OUTSIDE(job)))[0];
   });
+}
+
+function encodeElementSum(call: Call, ctx: GpuContext, job: ElementJob, bind: Binder): GPUBuffer {
+  return encodeReduce(call, ctx, 'reduceElements', job.n, 1, planReduce(job.n, 4, ctx.profile), bind, { OP: ELEMENT_CODES[job.op] });
 }
 
 export async function runElementSum(ctx: GpuContext, job: ElementJob): Promise<number> {
   const call = new Call(ctx);
   return finish(call, ctx, async () => {
     const { bind, status } = elementBinder(call, ctx, job);
-    const total = encodeReduce(call, ctx, 'reduceElements', job.n, 1, planReduce(job.n, 4, ctx.profile), bind,
-      { OP: ELEMENT_CODES[job.op] });
-    return (await readChecked(call, job, total, 1, status))[0];
+    const total = encodeElementSum(call, ctx, job, bind);
+    return ((await collect(call, [{ buffer: total, floats: 1 }], checkedStatus(job, status), OUTSIDE(job)))[0] as Float32Array)[0];
+  });
+}
+
+/** Element-wise loss and gradient: the loss pass (map or sums), then the gradient pass. */
+export async function runElementGrad(ctx: GpuContext, job: ElementJob, spec: GradSpec): Promise<GradResult> {
+  const call = new Call(ctx);
+  return finish(call, ctx, async () => {
+    const { bind, status, x } = elementBinder(call, ctx, job);
+    const none = spec.reduction === 'none';
+    let losses: GPUBuffer;
+    if (none) {
+      losses = job.device ? call.owned(job.n) : call.output(job.n);
+      encodeMap(call, ctx, job, bind, 'map', losses);
+    } else losses = encodeElementSum(call, ctx, job, bind);
+    const grad = spec.inPlace ? x : job.device ? call.owned(job.n) : call.output(job.n);
+    const sc = gradScaleBinding(call, spec, undefined);
+    encodeMap(call, ctx, job, bind, 'gradMap', grad, { GSCALE: sc.GSCALE, IN_PLACE: spec.inPlace },
+      (s, n) => ({ 8: sc.bind(s, n), ...(spec.inPlace ? { 1: undefined } : {}) }), sc.params);
+    const outs = [{ buffer: losses, floats: none ? job.n : 1, device: none && job.device }, { buffer: grad, floats: job.n, device: job.device }];
+    const [l, g] = await collect(call, outs, checkedStatus(job, status), OUTSIDE(job));
+    return none ? { losses: l, grad: gradOut(job, spec, g) } : { sums: [(l as Float32Array)[0]], grad: gradOut(job, spec, g) };
   });
 }

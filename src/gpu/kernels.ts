@@ -51,6 +51,7 @@ export class Kernels {
         { binding: 5, visibility: COMPUTE, buffer: buffer('storage') },
         { binding: 6, visibility: COMPUTE, buffer: buffer('storage') },
         { binding: 7, visibility: COMPUTE, buffer: buffer('storage') },
+        { binding: 8, visibility: COMPUTE, buffer: buffer(STORAGE_READ) },
       ],
     });
     this.pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });

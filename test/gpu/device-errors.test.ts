@@ -11,7 +11,7 @@ let device: GPUDevice;
 
 function upload(data: Float32Array | Int32Array): GPUBuffer {
   const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage: 128 | 8 }); // STORAGE | COPY_DST
-  device.queue.writeBuffer(b, 0, data);
+  device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   return b;
 }
 
