@@ -18,6 +18,7 @@ struct Params {
   wLen: u32,        // element weights: period (broadcast from the right); 0 = none
   pwLen: u32,       // posWeight: period; stored after the weights
   pOff: u32,        // partial (vec4 states): index of the chunk's first state inside the binding
+  count: u32,       // element-wise: elements in all
   ignoreIndex: i32,
   negInf: f32,      // -inf: WGSL constants cannot hold it
   keep: f32,        // 1 − label smoothing
@@ -28,9 +29,9 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 // One bind group layout for every kernel; a kernel ignores what it does not use.
-// binding 1, the input x, is declared by x-scalar.wgsl or x-vec4.wgsl (xAt, xTile)
 @group(0) @binding(2) var<storage, read> labels: array<i32>;     // class-index targets
-@group(0) @binding(3) var<storage, read> y: array<f32>;          // float targets, or records to sum
+// bindings 1 (x, the input) and 3 (y: float targets, dy, or records to sum) are declared by
+// operands-scalar.wgsl or operands-vec4.wgsl, read through xAt/xTile and yAt/yTile.
 @group(0) @binding(4) var<storage, read> weight: array<f32>;     // class or element weights, then posWeight
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 @group(0) @binding(6) var<storage, read_write> partial: array<vec4<f32>>; // split-row states

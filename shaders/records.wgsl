@@ -2,6 +2,6 @@
 fn load(i: u32) -> vec4<f32> {
   let b = P.xOff + (i - P.itemBase) * K;
   var v = vec4<f32>(0.0);
-  for (var k = 0u; k < K; k++) { v[k] = y[b + k]; }
+  for (var k = 0u; k < K; k++) { v[k] = yAt(b + k); }
   return v;
 }

@@ -1,7 +1,7 @@
 // Row kernels: the online log-sum-exp over the class dim of src/plan.ts, with each op's fused
 // epilogue (softmax, log-softmax, entropy, cross-entropy with indices or probabilities, NLL).
-// Composed after common.wgsl, one lanes-*.wgsl and one x-*.wgsl. A lane group of LANES invocations owns one
-// segment of one row; `splits` segments per row (split family) write partial states that
+// Composed after common.wgsl, one lanes-*.wgsl and one operands-*.wgsl. A lane group of LANES
+// invocations owns one segment of one row; `splits` segments per row (split family) write partial states that
 // `mergeRows` combines. Each formula matches src/cpu/rows.ts operation for operation.
 
 override OP: u32 = 0; // 0 softmax, 1 logSoftmax, 2 entropy, 3 ce, 4 ceProb, 5 nll, 6 softmaxBackward, 7 logSoftmaxBackward
@@ -23,13 +23,26 @@ fn coefTile(i: u32, c: u32, valid: vec4<bool>) -> vec4<f32> {
   var u = vec4<f32>(1.0);
   let s = P.inner;
   if (OP == 4u) {
-    let t = vec4<f32>(y[i], y[i + s], y[i + 2u * s], y[i + 3u * s]);
+    let t = yTile(i, s, valid, 0.0);
     u = select(t, t * P.keep + P.add, P.eps > 0.0);
     if (HAS_WEIGHT) { u = vec4<f32>(weight[c], weight[c + 1u], weight[c + 2u], weight[c + 3u]) * u; }
   } else if (HAS_WEIGHT) {
     u = vec4<f32>(weight[c], weight[c + 1u], weight[c + 2u], weight[c + 3u]);
   }
   return select(vec4<f32>(0.0), u, valid);
+}
+
+// u_c of one element (x index i, class c): coefTile's formula for a single element.
+fn coefAt(i: u32, c: u32) -> f32 {
+  var u = 1.0;
+  if (OP == 4u) {
+    let t = yAt(i);
+    u = select(t, t * P.keep + P.add, P.eps > 0.0);
+    if (HAS_WEIGHT) { u = weight[c] * u; }
+  } else if (HAS_WEIGHT) {
+    u = weight[c];
+  }
+  return u;
 }
 
 // Folds the tile at column t0 (x index i) into a lane state. A tile past the segment's end is
@@ -42,7 +55,7 @@ fn foldTile(acc0: Acc, i: u32, t0: u32, end: u32) -> Acc {
     // Backward ops: a plain sum of dy·y (softmax) or dy (log-softmax); m stays -inf.
     var acc = acc0;
     let s = P.inner;
-    let dy = select(vec4<f32>(0.0), vec4<f32>(y[i], y[i + s], y[i + 2u * s], y[i + 3u * s]), valid);
+    let dy = yTile(i, s, valid, 0.0);
     var d = dy;
     if (OP == 6u) { d = select(vec4<f32>(0.0), dy * xTile(i, s, valid, 0.0), valid); }
     acc.a = acc.a + d.x + d.y + d.z + d.w;
@@ -104,9 +117,9 @@ fn writeLane(base: u32, seg: u32, lane: u32, acc: Acc) {
       } else if (OP == 1u) {
         out[ob + c * P.inner] = (v - acc.m) - ls;
       } else if (OP == 6u) {
-        out[ob + c * P.inner] = v * (y[base + c * P.inner] - acc.a); // y·(dy − Σ y·dy)
+        out[ob + c * P.inner] = v * (yAt(base + c * P.inner) - acc.a); // y·(dy − Σ y·dy)
       } else {
-        out[ob + c * P.inner] = y[base + c * P.inner] - exp(v) * acc.a; // dy − e^y·Σ dy
+        out[ob + c * P.inner] = yAt(base + c * P.inner) - exp(v) * acc.a; // dy − e^y·Σ dy
       }
     }
   }
@@ -217,7 +230,6 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
   var wt = 0.0;
   if (!ignored && OP != 4u) { wt = select(1.0, weight[u32(t)], HAS_WEIGHT); }
   let ob = base - P.xOff + P.oOff;
-  let one = vec4<bool>(true, false, false, false);
   for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
     for (var c = t0; c < min(t0 + TILE, end); c++) {
       let i = base + c * P.inner;
@@ -232,10 +244,10 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
           if (IN_PLACE) { v = out[oi]; } else { v = xAt(i); }
           let p = select(exp(v - acc.m), 0.0, v == P.negInf) * inv;
           if (OP == 4u) {
-            d = ((acc.b * p) - coefTile(i, c, one).x) * g;
+            d = ((acc.b * p) - coefAt(i, c)) * g;
           } else {
             var core = wt * (p - select(0.0, 1.0, hit));
-            if (MODE == 1u) { core = P.keep * core + P.add * ((acc.b * p) - coefTile(i, c, one).x); }
+            if (MODE == 1u) { core = P.keep * core + P.add * ((acc.b * p) - coefAt(i, c)); }
             d = core * g;
           }
         }

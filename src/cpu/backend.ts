@@ -4,7 +4,7 @@ import { isDevice, recordWidth, scaleAt } from '../ops.js';
 import type { Backend, ElementJob, GradSpec, HostElementJob, HostRowJob, RowJob } from '../ops.js';
 import { CPU_REDUCE_PLAN, cpuRowPlan, planReduce, planRows } from '../plan.js';
 import type { AdapterProfile } from '../plan.js';
-import { elementGrad, elementwise } from './elementwise.js';
+import { elementGrad, elementwise, tileSums } from './elementwise.js';
 import { reduceRecords } from './reduce.js';
 import { gradRows, lossRows, normalizeRows } from './rows.js';
 
@@ -22,6 +22,11 @@ function host<T extends RowJob | ElementJob>(job: T, spec?: GradSpec): T & (Host
 export function cpuBackend(profile?: AdapterProfile): Backend {
   const rowPlan = (job: RowJob) => (profile ? planRows(job.layout.rows, job.layout.C, profile) : cpuRowPlan(job.layout.C));
   const reducePlan = (n: number, itemBytes: number) => (profile ? planReduce(n, itemBytes, profile) : CPU_REDUCE_PLAN);
+  /** Element-wise batch sums run over tiles of 4 elements, as shaders/elementwise.wgsl does. */
+  const elementTotal = (values: Float32Array) => {
+    const tiles = tileSums(values);
+    return reduceRecords(tiles, tiles.length, 1, reducePlan(tiles.length, 16))[0];
+  };
   return {
     kind: 'cpu',
     async normalize(job) {
@@ -40,7 +45,7 @@ export function cpuBackend(profile?: AdapterProfile): Backend {
     },
     async elementSum(job) {
       const v = elementwise(host(job) as HostElementJob);
-      return reduceRecords(v, job.n, 1, reducePlan(job.n, 4))[0];
+      return elementTotal(v);
     },
     async rowGrad(job, spec) {
       const h = host(job, spec) as HostRowJob;
@@ -61,7 +66,7 @@ export function cpuBackend(profile?: AdapterProfile): Backend {
       const grad = spec.inPlace ? h.x : new Float32Array(job.n);
       for (let i = 0; i < job.n; i++) grad[i] = Math.fround(elementGrad(h, i) * scaleAt(spec.scale, undefined, i));
       if (none) return { losses: values, grad };
-      return { sums: reduceRecords(values, job.n, 1, reducePlan(job.n, 4)), grad };
+      return { sums: [elementTotal(values)], grad };
     },
     dispose() {},
   };

@@ -30,11 +30,11 @@ export interface GpuContext {
 interface Params {
   rows?: number; C?: number; inner?: number; segment?: number; splits?: number;
   xOff?: number; tOff?: number; oOff?: number; itemBase?: number; blockLen?: number;
-  firstBlock?: number; blocks?: number; wLen?: number; pwLen?: number; pOff?: number;
+  firstBlock?: number; blocks?: number; wLen?: number; pwLen?: number; pOff?: number; count?: number;
   ignoreIndex?: number; keep?: number; add?: number; eps?: number; gscale?: number; scaleIdx?: number;
 }
 const U32_FIELDS = ['rows', 'C', 'inner', 'segment', 'splits', 'groupsX', 'xOff', 'tOff', 'oOff', 'itemBase',
-  'blockLen', 'firstBlock', 'blocks', 'wLen', 'pwLen', 'pOff'] as const;
+  'blockLen', 'firstBlock', 'blocks', 'wLen', 'pwLen', 'pOff', 'count'] as const;
 const PARAM_BYTES = 96;
 
 /** A range of a buffer, bound from a 256-byte aligned offset; `delta` elements lead to `start`. */
@@ -108,13 +108,13 @@ class Call {
     const ints = new Uint32Array(raw), floats = new Float32Array(raw);
     const values: Record<string, number | undefined> = { ...params, groupsX: gx };
     U32_FIELDS.forEach((k, i) => (ints[i] = values[k] ?? 0));
-    new Int32Array(raw)[16] = params.ignoreIndex ?? 0;
-    floats[17] = -Infinity;
-    floats[18] = params.keep ?? 1;
-    floats[19] = params.add ?? 0;
-    floats[20] = params.eps ?? 0;
-    floats[21] = params.gscale ?? 1;
-    ints[22] = params.scaleIdx ?? 0;
+    new Int32Array(raw)[17] = params.ignoreIndex ?? 0;
+    floats[18] = -Infinity;
+    floats[19] = params.keep ?? 1;
+    floats[20] = params.add ?? 0;
+    floats[21] = params.eps ?? 0;
+    floats[22] = params.gscale ?? 1;
+    ints[23] = params.scaleIdx ?? 0;
     this.ctx.device.queue.writeBuffer(u, 0, raw);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: u } }];
     for (let b = 1; b <= 8; b++) {
@@ -252,10 +252,10 @@ type Binder = (start: number, count: number) => { params: Params; bindings: Part
  * Returns the buffer whose first K floats hold the sums.
  */
 function encodeReduce(call: Call, ctx: GpuContext, family: 'reduceRecords' | 'reduceElements', n: number, K: number,
-  plan: ReducePlan, bind: Binder, sourceConstants: Constants = {}): GPUBuffer {
+  plan: ReducePlan, bind: Binder, sourceConstants: Constants = {}, vec4 = false): GPUBuffer {
   const G = plan.groups;
   const blockLen = Math.ceil(n / G);
-  const v = variant(ctx, plan.lanes);
+  const v = variant(ctx, plan.lanes, vec4);
   const constants: Constants = { WG: plan.lanes, LANES: plan.lanes, K };
   const sums = call.output(G * K);
   const perChunk = Math.max(1, Math.floor(maxFloats(ctx) / (blockLen * K)));
@@ -268,7 +268,7 @@ function encodeReduce(call: Call, ctx: GpuContext, family: 'reduceRecords' | 're
   }
   if (G === 1) return sums;
   const total = call.output(K);
-  call.dispatch('reduceRecords', 'reduce', v, constants, 1,
+  call.dispatch('reduceRecords', 'reduce', variant(ctx, plan.lanes), constants, 1,
     { rows: G, blockLen: G, firstBlock: 0, blocks: 1, itemBase: 0, xOff: 0, oOff: 0 }, { 3: sums, 5: total });
   return total;
 }
@@ -384,7 +384,7 @@ function elementBinder(call: Call, ctx: GpuContext, job: ElementJob): { bind: Bi
   const w = weights && call.input(weights);
   const status = call.buffer(16);
   ctx.device.queue.writeBuffer(status, 0, new Uint32Array(4));
-  const base = { wLen: job.weight?.length ?? 0, pwLen: job.posWeight?.length ?? 0 };
+  const base = { wLen: job.weight?.length ?? 0, pwLen: job.posWeight?.length ?? 0, count: job.n };
   const bind: Binder = (start, count) => {
     const xr = range(x, start, count);
     return { params: { ...base, xOff: xr.delta, itemBase: start }, bindings: { 1: xr, 3: t && range(t, start, count), 4: w, 7: status } };
@@ -392,16 +392,21 @@ function elementBinder(call: Call, ctx: GpuContext, job: ElementJob): { bind: Bi
   return { bind, status, x };
 }
 
-/** Encodes an element-wise entry of elementwise.wgsl over all elements into `out`, chunk by chunk. */
+/** vec4 operands when whole tiles of 4 fill the element count (bindings then hold whole vec4s). */
+function elementVariant(ctx: GpuContext, job: ElementJob): Variant {
+  return variant(ctx, 1, job.n % 4 === 0);
+}
+
+/** Encodes an element-wise entry of elementwise.wgsl (a tile of 4 per invocation) into `out`, chunk by chunk. */
 function encodeMap(call: Call, ctx: GpuContext, job: ElementJob, bind: Binder, entry: string, out: GPUBuffer,
   constants: Constants = {}, extra: (start: number, count: number) => Partial<Record<number, Range | GPUBuffer>> = () => ({}), params: Params = {}): void {
-  const chunk = maxFloats(ctx);
+  const chunk = Math.floor(maxFloats(ctx) / 4) * 4;
   const WG = 64;
   for (let s = 0; s < job.n; s += chunk) {
     const n = Math.min(chunk, job.n - s);
     const b = bind(s, n);
     const or = range(out, s, n);
-    call.dispatch('elementwise', entry, variant(ctx, 1), { WG, OP: ELEMENT_CODES[job.op], ...constants }, Math.ceil(n / WG),
+    call.dispatch('elementwise', entry, elementVariant(ctx, job), { WG, OP: ELEMENT_CODES[job.op], ...constants }, Math.ceil(n / 4 / WG),
       { ...b.params, ...params, rows: n, oOff: or.delta }, { ...b.bindings, 5: or, ...extra(s, n) });
   }
 }
@@ -421,8 +426,11 @@ export async function runElementwise(ctx: GpuContext, job: ElementJob): Promise<
   });
 }
 
+/** The batch sum of an element-wise loss: its items are the tiles of 4 (see elementwise.wgsl). */
 function encodeElementSum(call: Call, ctx: GpuContext, job: ElementJob, bind: Binder): GPUBuffer {
-  return encodeReduce(call, ctx, 'reduceElements', job.n, 1, planReduce(job.n, 4, ctx.profile), bind, { OP: ELEMENT_CODES[job.op] });
+  const tiles = Math.ceil(job.n / 4);
+  return encodeReduce(call, ctx, 'reduceElements', tiles, 1, planReduce(tiles, 16, ctx.profile),
+    (start, count) => bind(4 * start, Math.min(4 * count, job.n - 4 * start)), { OP: ELEMENT_CODES[job.op] }, elementVariant(ctx, job).vec4);
 }
 
 export async function runElementSum(ctx: GpuContext, job: ElementJob): Promise<number> {

@@ -1,5 +1,5 @@
 /**
- * Shader modules and the pipeline cache. A module is common.wgsl + a lanes-*.wgsl + an x-*.wgsl +
+ * Shader modules and the pipeline cache. A module is common.wgsl + a lanes-*.wgsl + an operands-*.wgsl +
  * the family's files, with `enable subgroups;` in front when the subgroup lanes are used; kernels are
  * specialised with `override` constants. All pipelines share one bind group layout (common.wgsl).
  */
@@ -10,8 +10,8 @@ import lanesSubgroupWgsl from '../../shaders/lanes-subgroup.wgsl?raw';
 import recordsWgsl from '../../shaders/records.wgsl?raw';
 import reduceWgsl from '../../shaders/reduce.wgsl?raw';
 import rowsWgsl from '../../shaders/rows.wgsl?raw';
-import xScalarWgsl from '../../shaders/x-scalar.wgsl?raw';
-import xVec4Wgsl from '../../shaders/x-vec4.wgsl?raw';
+import operandsScalarWgsl from '../../shaders/operands-scalar.wgsl?raw';
+import operandsVec4Wgsl from '../../shaders/operands-vec4.wgsl?raw';
 
 const STORAGE_READ = 'read-only-storage' as GPUBufferBindingType;
 const COMPUTE = 4; // GPUShaderStage.COMPUTE
@@ -27,7 +27,7 @@ const SOURCES: Record<Family, string[]> = {
 
 export type Constants = Record<string, number | boolean>;
 
-/** Module variants: subgroup lanes (lanes-subgroup.wgsl) and vec4 reads of x (x-vec4.wgsl). */
+/** Module variants: subgroup lanes (lanes-subgroup.wgsl) and vec4 operands (operands-vec4.wgsl). */
 export interface Variant {
   subgroups: boolean;
   vec4: boolean;
@@ -65,7 +65,7 @@ export class Kernels {
         v.subgroups ? 'enable subgroups;\n' : '',
         commonWgsl,
         v.subgroups ? lanesSubgroupWgsl : lanesSharedWgsl,
-        v.vec4 ? xVec4Wgsl : xScalarWgsl,
+        v.vec4 ? operandsVec4Wgsl : operandsScalarWgsl,
         ...SOURCES[family],
       ].join('\n');
       m = this.device.createShaderModule({ code, label: key });
