@@ -1,8 +1,8 @@
 // Element-wise ops: sigmoid, BCE on probabilities, BCE on logits, KL divergence, and their
 // gradients, in tiles of 4 consecutive elements (tile k = elements 4k … 4k+3; elements past the
 // end are masked). `value4` and `gradValue4` are src/cpu/elementwise.ts operation for operation.
-// `map`/`gradMap` write per element; as a reduce source, `load(k)` is tile k's sum
-// ((e0 + e1) + e2) + e3, and tiles are the items of the batch sum.
+// `map`/`gradMap` write per element; as a reduce source, `load(k)` gives tile k's 4 values, one
+// per Kahan lane (reduce.wgsl TILED).
 
 override OP: u32 = 0; // 0 sigmoid, 1 bce, 2 bceLogits, 3 kl, 4 klLog
 
@@ -71,14 +71,15 @@ fn gradValue4(v: vec4<f32>, t: vec4<f32>, i: u32) -> vec4<f32> {
   return d;
 }
 
-// Reduce source: the sum of tile k (global), masked past the end.
+// Reduce source (TILED): the 4 values of tile k (global); `present` masks those past the end.
 fn load(k: u32) -> vec4<f32> {
   let e = 4u * k;
-  let j = P.xOff + 4u * (k - P.itemBase);
+  let j = P.xOff + (e - P.itemBase);
   let valid = validFrom(e, P.count);
-  let r = select(vec4<f32>(0.0), value4(xTile(j, 1u, valid, 0.0), yTile(j, 1u, valid, 0.0), e, valid), valid);
-  return vec4<f32>(((r.x + r.y) + r.z) + r.w, 0.0, 0.0, 0.0);
+  return value4(xTile(j, 1u, valid, 0.0), yTile(j, 1u, valid, 0.0), e, valid);
 }
+
+fn present(k: u32) -> vec4<bool> { return validFrom(4u * k, P.count); }
 
 // Stores the valid elements of a tile at out[o …].
 fn store4(o: u32, r: vec4<f32>, valid: vec4<bool>) {

@@ -5,3 +5,5 @@ fn load(i: u32) -> vec4<f32> {
   for (var k = 0u; k < K; k++) { v[k] = yAt(b + k); }
   return v;
 }
+
+fn present(i: u32) -> vec4<bool> { return vec4<bool>(true); }

@@ -1,28 +1,39 @@
-// Fixed-order batch sums (src/plan.ts): workgroup = one block of `blockLen` items; lane j sums
-// items j, j+LANES, … of the block with Kahan compensation, then the lanes are added by the
-// halving tree of lanes-*.wgsl. Composed after a source file that defines `load(i)`: the value
-// (up to 4 components) of global item i. Block sums go to out[oOff + block·K + k].
+// Fixed-order batch sums (src/plan.ts): workgroup = one block of `blockLen` items; Kahan lane j
+// sums items j, j+W, … of the block (W lanes), then the lanes are added by the halving tree.
+// Composed after a source file that defines `load(u)` and `present(u)`: unit u's values and which
+// of them exist. Record sources: unit = item, components = the K record fields, one lane per
+// invocation. Element sources (TILED): unit = a tile of 4 elements, component c = lane 4j + c of
+// invocation j; the tree's levels across invocations run in lanes-*.wgsl, its last two levels
+// (c ⊕ c+2, then 0 ⊕ 1) here. Block sums go to out[oOff + (block − firstBlock)·K + k].
 
-override K: u32 = 1; // components per item
+override K: u32 = 1;          // components per item (records)
+override TILED: bool = false; // element source: 4 lanes per invocation
 
 @compute @workgroup_size(WG)
 fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let g = groupIndex(wid);
   if (g >= P.blocks) { return; }
   let block = P.firstBlock + g;
-  let start = block * P.blockLen;
-  let end = min(P.rows, start + P.blockLen);
+  let per = select(1u, 4u, TILED); // items per unit
+  let start = block * P.blockLen / per;
+  let end = (min(P.rows, (block + 1u) * P.blockLen) + per - 1u) / per;
   var sum = vec4<f32>(0.0);
   var c = vec4<f32>(0.0);
-  for (var i = start + li; i < end; i += LANES) {
-    let d = load(i) - c;
+  for (var u = start + li; u < end; u += LANES) {
+    let d = load(u) - c;
     let t = sum + d;
-    // Compensation is dropped once a sum is not finite, so that inf stays inf rather than NaN.
-    c = select(vec4<f32>(0.0), (t - sum) - d, abs(t) <= vec4<f32>(F32_MAX));
-    sum = t;
+    // Compensation is dropped once a sum is not finite, so that inf stays inf rather than NaN;
+    // lanes past the end take no step at all.
+    let has = present(u);
+    c = select(c, select(vec4<f32>(0.0), (t - sum) - d, abs(t) <= vec4<f32>(F32_MAX)), has);
+    sum = select(sum, t, has);
   }
   let v = laneSum(sum - c, li);
   if (li == 0u) {
-    for (var k = 0u; k < K; k++) { out[P.oOff + (block - P.firstBlock) * K + k] = v[k]; }
+    if (TILED) {
+      out[P.oOff + g] = (v.x + v.z) + (v.y + v.w);
+    } else {
+      for (var k = 0u; k < K; k++) { out[P.oOff + g * K + k] = v[k]; }
+    }
   }
 }

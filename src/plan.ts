@@ -50,16 +50,22 @@ export interface RowPlan {
   workgroupSize: number;
 }
 
-/** Batch sums: `groups` blocks, `lanes` Kahan lanes per block (one GPU invocation each). */
+/**
+ * Batch sums: `groups` blocks of `blockLen` items, `lanes` Kahan lanes per block for the first
+ * pass and `finalLanes` for the second (over the block sums). Element sources run 4 lanes per GPU
+ * invocation (lane 4j + c is component c of invocation j), records one.
+ */
 export interface ReducePlan {
   groups: number;
+  blockLen: number;
   lanes: number;
+  finalLanes: number;
 }
 
 /**
  * The CPU's own plans. Rows: each lane owns one contiguous chunk of ≤ ~256 elements (max, then
  * sum: one exp per element), up to 64 lanes, merged by the tree; long float32 sums would lose
- * ~1e-6 of a probability. Batch sums: one Kahan lane.
+ * ~1e-6 of a probability. Batch sums (cpuReducePlan): one Kahan lane.
  */
 export function cpuRowPlan(C: number): RowPlan {
   let lanes = 1;
@@ -67,7 +73,9 @@ export function cpuRowPlan(C: number): RowPlan {
   const tile = Math.max(1, Math.ceil(C / lanes));
   return { family: 'cpu', lanes, unroll: 1, tile, splits: 1, segment: C, workgroupSize: 1 };
 }
-export const CPU_REDUCE_PLAN: ReducePlan = { groups: 1, lanes: 1 };
+export function cpuReducePlan(n: number): ReducePlan {
+  return { groups: 1, blockLen: n, lanes: 1, finalLanes: 1 };
+}
 
 /** Classes at or below which one invocation owns a whole row. */
 export const THREAD_ROW_MAX_C = 64;
@@ -121,13 +129,14 @@ export function planRows(rows: number, C: number, p: AdapterProfile): RowPlan {
 /**
  * Batch-sum plan for n items of `itemBytes` each: few barrier-free groups of one subgroup on an
  * emulator, 256-invocation groups that fill a GPU otherwise; every block fits one binding.
+ * `tile` items (4 for element sources) are read together by one invocation as separate lanes,
+ * so blocks hold whole tiles.
  */
-export function planReduce(n: number, itemBytes: number, p: AdapterProfile): ReducePlan {
-  const lanes = p.emulated ? (p.subgroupSize >= 2 ? p.subgroupSize : 1) : 256;
-  const groups = p.emulated ? Math.min(64, Math.ceil(n / 4096)) : Math.min(1024, Math.ceil(n / 8192));
+export function planReduce(n: number, itemBytes: number, p: AdapterProfile, tile = 1): ReducePlan {
+  const invocations = p.emulated ? (p.subgroupSize >= 2 ? p.subgroupSize : 1) : 256;
+  const wanted = p.emulated ? Math.min(64, Math.ceil(n / 4096)) : Math.min(1024, Math.ceil(n / 8192));
   const perBinding = Math.floor((p.maxBindingBytes - 256) / itemBytes);
-  return {
-    groups: Math.max(1, Math.min(n, Math.max(groups, Math.ceil(n / perBinding)))),
-    lanes,
-  };
+  const groups = Math.max(1, Math.min(n, Math.max(wanted, Math.ceil(n / perBinding))));
+  const blockLen = Math.max(tile, Math.ceil(n / groups / tile) * tile);
+  return { groups: Math.max(1, Math.ceil(n / blockLen)), blockLen, lanes: invocations * tile, finalLanes: invocations };
 }

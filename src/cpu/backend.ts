@@ -2,9 +2,9 @@
 import { LossError } from '../errors.js';
 import { isDevice, recordWidth, scaleAt } from '../ops.js';
 import type { Backend, ElementJob, GradSpec, HostElementJob, HostRowJob, RowJob } from '../ops.js';
-import { CPU_REDUCE_PLAN, cpuRowPlan, planReduce, planRows } from '../plan.js';
+import { cpuReducePlan, cpuRowPlan, planReduce, planRows } from '../plan.js';
 import type { AdapterProfile } from '../plan.js';
-import { elementGrad, elementwise, tileSums } from './elementwise.js';
+import { elementGrad, elementwise } from './elementwise.js';
 import { reduceRecords } from './reduce.js';
 import { gradRows, lossRows, normalizeRows } from './rows.js';
 
@@ -21,12 +21,9 @@ function host<T extends RowJob | ElementJob>(job: T, spec?: GradSpec): T & (Host
  */
 export function cpuBackend(profile?: AdapterProfile): Backend {
   const rowPlan = (job: RowJob) => (profile ? planRows(job.layout.rows, job.layout.C, profile) : cpuRowPlan(job.layout.C));
-  const reducePlan = (n: number, itemBytes: number) => (profile ? planReduce(n, itemBytes, profile) : CPU_REDUCE_PLAN);
-  /** Element-wise batch sums run over tiles of 4 elements, as shaders/elementwise.wgsl does. */
-  const elementTotal = (values: Float32Array) => {
-    const tiles = tileSums(values);
-    return reduceRecords(tiles, tiles.length, 1, reducePlan(tiles.length, 16))[0];
-  };
+  const reducePlan = (n: number, itemBytes: number, tile = 1) => (profile ? planReduce(n, itemBytes, profile, tile) : cpuReducePlan(n));
+  /** Element-wise batch sums: the GPU reads them in tiles of 4 lanes (see planReduce). */
+  const elementTotal = (values: Float32Array) => reduceRecords(values, values.length, 1, reducePlan(values.length, 4, 4))[0];
   return {
     kind: 'cpu',
     async normalize(job) {

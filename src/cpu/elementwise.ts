@@ -50,17 +50,6 @@ function weighted(job: HostElementJob, i: number, v: number): number {
   return w === undefined ? v : f32(v * w[i % w.length]);
 }
 
-/** Sums of consecutive tiles of 4 values, ((v0 + v1) + v2) + v3: the items of element-wise batch sums. */
-export function tileSums(v: Float32Array): Float32Array {
-  const out = new Float32Array(Math.ceil(v.length / 4));
-  for (let k = 0; k < out.length; k++) {
-    let s = v[4 * k];
-    for (let j = 1; j < 4 && 4 * k + j < v.length; j++) s = f32(s + v[4 * k + j]);
-    out[k] = s;
-  }
-  return out;
-}
-
 export function elementwise(job: HostElementJob): Float32Array {
   const out = new Float32Array(job.n);
   for (let i = 0; i < job.n; i++) out[i] = elementValue(job, i);

@@ -23,18 +23,17 @@ function blockSum(v: Float32Array, K: number, k: number, start: number, end: num
 
 /** The K sums of n records of width K under `plan`. */
 export function reduceRecords(v: Float32Array, n: number, K: number, plan: ReducePlan): number[] {
-  const acc = new Float64Array(Math.max(plan.lanes, 1));
-  const G = plan.groups;
+  const acc = new Float64Array(Math.max(plan.lanes, plan.finalLanes, 1));
+  const G = plan.groups, B = plan.blockLen;
   const sums: number[] = [];
   if (G === 1) {
     for (let k = 0; k < K; k++) sums.push(blockSum(v, K, k, 0, n, plan.lanes, acc));
     return sums;
   }
-  const B = Math.ceil(n / G);
   const partial = new Float32Array(G * K);
   for (let g = 0; g < G; g++) {
     for (let k = 0; k < K; k++) partial[g * K + k] = blockSum(v, K, k, g * B, Math.min(n, (g + 1) * B), plan.lanes, acc);
   }
-  for (let k = 0; k < K; k++) sums.push(blockSum(partial, K, k, 0, G, plan.lanes, acc));
+  for (let k = 0; k < K; k++) sums.push(blockSum(partial, K, k, 0, G, plan.finalLanes, acc));
   return sums;
 }

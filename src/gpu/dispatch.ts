@@ -252,11 +252,11 @@ type Binder = (start: number, count: number) => { params: Params; bindings: Part
  * Returns the buffer whose first K floats hold the sums.
  */
 function encodeReduce(call: Call, ctx: GpuContext, family: 'reduceRecords' | 'reduceElements', n: number, K: number,
-  plan: ReducePlan, bind: Binder, sourceConstants: Constants = {}, vec4 = false): GPUBuffer {
-  const G = plan.groups;
-  const blockLen = Math.ceil(n / G);
-  const v = variant(ctx, plan.lanes, vec4);
-  const constants: Constants = { WG: plan.lanes, LANES: plan.lanes, K };
+  plan: ReducePlan, bind: Binder, sourceConstants: Constants = {}, tiled = false): GPUBuffer {
+  const { groups: G, blockLen } = plan;
+  const invocations = plan.lanes / (tiled ? 4 : 1);
+  const v = variant(ctx, invocations, tiled && n % 4 === 0);
+  const constants: Constants = { WG: invocations, LANES: invocations, K, TILED: tiled };
   const sums = call.output(G * K);
   const perChunk = Math.max(1, Math.floor(maxFloats(ctx) / (blockLen * K)));
   for (let b0 = 0; b0 < G; b0 += perChunk) {
@@ -268,7 +268,8 @@ function encodeReduce(call: Call, ctx: GpuContext, family: 'reduceRecords' | 're
   }
   if (G === 1) return sums;
   const total = call.output(K);
-  call.dispatch('reduceRecords', 'reduce', variant(ctx, plan.lanes), constants, 1,
+  const lanes = plan.finalLanes;
+  call.dispatch('reduceRecords', 'reduce', variant(ctx, lanes), { WG: lanes, LANES: lanes, K, TILED: false }, 1,
     { rows: G, blockLen: G, firstBlock: 0, blocks: 1, itemBase: 0, xOff: 0, oOff: 0 }, { 3: sums, 5: total });
   return total;
 }
@@ -426,11 +427,9 @@ export async function runElementwise(ctx: GpuContext, job: ElementJob): Promise<
   });
 }
 
-/** The batch sum of an element-wise loss: its items are the tiles of 4 (see elementwise.wgsl). */
+/** The batch sum of an element-wise loss, read in tiles of 4 lanes (see planReduce). */
 function encodeElementSum(call: Call, ctx: GpuContext, job: ElementJob, bind: Binder): GPUBuffer {
-  const tiles = Math.ceil(job.n / 4);
-  return encodeReduce(call, ctx, 'reduceElements', tiles, 1, planReduce(tiles, 16, ctx.profile),
-    (start, count) => bind(4 * start, Math.min(4 * count, job.n - 4 * start)), { OP: ELEMENT_CODES[job.op] }, elementVariant(ctx, job).vec4);
+  return encodeReduce(call, ctx, 'reduceElements', job.n, 1, planReduce(job.n, 4, ctx.profile, 4), bind, { OP: ELEMENT_CODES[job.op] }, true);
 }
 
 export async function runElementSum(ctx: GpuContext, job: ElementJob): Promise<number> {
