@@ -113,6 +113,17 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
     return { ...t, layout, outShape: dropDim(t.shape, dim) };
   }
 
+  /** The arguments every class-dim loss shares. */
+  function classLoss(method: string, input: TensorInput, options: NllLossOptions) {
+    const x = classInput(method, input);
+    return {
+      x,
+      reduction: reductionOf(method, options.reduction, LOSS_REDUCTIONS, 'mean'),
+      weight: classWeight(method, options.weight, x.layout.C),
+      ignoreIndex: ignoreIndexOf(method, options.ignoreIndex),
+    };
+  }
+
   function elementJob(method: string, op: ElementOp, input: TensorInput, target: unknown, options: BceWithLogitsOptions) {
     const t = floatTensor(method, 'input', input);
     const job: ElementJob = {
@@ -141,11 +152,8 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
 
     async crossEntropy(input, target, options: CrossEntropyOptions = {}) {
       const m = 'crossEntropy';
-      const x = classInput(m, input);
-      const reduction = reductionOf(m, options.reduction, LOSS_REDUCTIONS, 'mean');
-      const weight = classWeight(m, options.weight, x.layout.C);
+      const { x, reduction, weight, ignoreIndex } = classLoss(m, input, options);
       const eps = smoothingOf(m, options.labelSmoothing);
-      const ignoreIndex = ignoreIndexOf(m, options.ignoreIndex);
       const isIndex = target instanceof Int32Array || (typeof target === 'object' && target !== null &&
         ((isDevice(target) && target.dtype === 'int32') || ('data' in target && target.data instanceof Int32Array)));
       let job: RowJob;
@@ -161,10 +169,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
 
     async nllLoss(input, target, options: NllLossOptions = {}) {
       const m = 'nllLoss';
-      const x = classInput(m, input);
-      const reduction = reductionOf(m, options.reduction, LOSS_REDUCTIONS, 'mean');
-      const weight = classWeight(m, options.weight, x.layout.C);
-      const ignoreIndex = ignoreIndexOf(m, options.ignoreIndex);
+      const { x, reduction, weight, ignoreIndex } = classLoss(m, input, options);
       const idx = indexTarget(m, target, x.outShape);
       checkIndices(m, idx, x.layout.C, ignoreIndex);
       const job: RowJob = { method: m, op: 'nll', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps: 0 };
