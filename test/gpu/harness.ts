@@ -48,9 +48,9 @@ export function profilesOf(real: AdapterProfile): Record<string, AdapterProfile>
     workgroup: { emulated: false, subgroupSize: 0, maxGroupsPerDim: real.maxGroupsPerDim, maxBindingBytes: real.maxBindingBytes },
     // An emulated adapter without subgroups: one invocation per row for every C.
     threadOnly: { ...real, subgroupSize: 0 },
-    // Two-dimensional dispatch everywhere, with a grid that overshoots (61 is prime).
+    // Two-dimensional dispatch everywhere, with a grid that overshoots (61 and 53 are prime; 53² covers the largest grid of the list).
     grid2d: { ...real, maxGroupsPerDim: 61 },
-    workgroupGrid2d: { emulated: false, subgroupSize: 0, maxGroupsPerDim: 31, maxBindingBytes: real.maxBindingBytes },
+    workgroupGrid2d: { emulated: false, subgroupSize: 0, maxGroupsPerDim: 53, maxBindingBytes: real.maxBindingBytes },
   };
 }
 
@@ -81,7 +81,9 @@ export async function oracleRun(label: string, cases: readonly Case[], gpuLosses
   prepare?: (c: Case, m: Materialized) => Materialized;
 } = {}): Promise<Outcome> {
   const failures: string[] = [];
+  const timing = typeof process !== 'undefined' && process.env.ORACLE_TIMING;
   for (const c of cases) {
+    const t0 = performance.now();
     const exp = await settle(runCase(cpuLosses, c));
     const run = () => {
       const m = runCaseInputs(c, opts.prepare);
@@ -106,6 +108,7 @@ export async function oracleRun(label: string, cases: readonly Case[], gpuLosses
         if (d) failures.push(`${label} ${c.id}: not reproducible: ${d}`);
       }
     }
+    if (timing && performance.now() - t0 > 300) console.log(`${label} ${c.id}: ${(performance.now() - t0).toFixed(0)} ms`);
   }
   return { failures, ran: cases.length };
 }
