@@ -9,6 +9,7 @@ import { createLosses } from '../../src/index.js';
 import type { AdapterProfile, DeviceTensor, Losses } from '../../src/index.js';
 import { compareResults, materialize, runCase, sameBits } from '../cases.js';
 import type { Case, Materialized, Result } from '../cases.js';
+import type { HostTensor } from '../../src/index.js';
 
 /** One GPU object per test file, referenced from module scope for as long as the process lives. */
 export const gpu: GPU = create([]);
@@ -165,9 +166,28 @@ export function toDevice(device: GPUDevice, m: Materialized, owned: GPUBuffer[])
 }
 
 function shapeOfIndex(m: Materialized, n: number): number[] {
-  const s = (m.x as { shape: number[] }).shape;
+  const s = (m.x as unknown as { shape: number[] }).shape;
   if (s.length <= 1) return [];
   const t = s.filter((_, i) => i !== 1);
   if (t.reduce((a, b) => a * b, 1) !== n) throw new Error('index target length does not match the input');
   return t;
+}
+
+/** Reads the device tensors of a result (output 'device') back into host tensors, then destroys them. */
+export async function hostOf(device: GPUDevice, r: unknown): Promise<Result | null> {
+  if (typeof r === 'number') return r;
+  if (r && typeof r === 'object' && 'loss' in r && 'grad' in r) {
+    const g = r as { loss: unknown; grad: unknown };
+    const loss = await hostOf(device, g.loss), grad = await hostOf(device, g.grad);
+    if (loss === null || grad === null || typeof grad === 'number' || 'loss' in grad) return null;
+    return { loss: loss as number | HostTensor, grad };
+  }
+  if (r && typeof r === 'object' && 'buffer' in r && 'shape' in r) {
+    const t = r as { buffer: GPUBuffer; shape: number[]; dtype?: string };
+    if ((t.dtype ?? 'float32') !== 'float32') return null;
+    const data = await readBack(device, t.buffer, t.shape.reduce((a, b) => a * b, 1));
+    t.buffer.destroy();
+    return { data, shape: [...t.shape] };
+  }
+  return null;
 }

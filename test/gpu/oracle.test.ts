@@ -14,7 +14,7 @@ import type { AdapterProfile, Losses } from '../../src/index.js';
 import { planRows } from '../../src/plan.js';
 import { CASES, METHODS, compareResults, isLongRow, layout, materialize, numel, rowDim, runCase, sameBits } from '../cases.js';
 import type { Case, Materialized, Result } from '../cases.js';
-import { appDevice, expectNoFailures, oracleRun, profilesOf, readBack, toDevice, webgpuLosses } from './harness.js';
+import { appDevice, expectNoFailures, hostOf, oracleRun, profilesOf, toDevice, webgpuLosses } from './harness.js';
 
 const opened: Losses[] = [];
 let realProfile: AdapterProfile | undefined;
@@ -272,22 +272,3 @@ describe('device tensors (an app device; inputs uploaded with writeBuffer)', () 
     expectNoFailures({ failures, ran: cs.length });
   });
 });
-
-/** Reads device tensors of a result (with output: 'device') back to host tensors; destroys them. */
-async function hostOf(device: GPUDevice, r: unknown): Promise<Result | null> {
-  if (typeof r === 'number') return r;
-  if (r && typeof r === 'object' && 'loss' in r && 'grad' in r) {
-    const g = r as { loss: unknown; grad: unknown };
-    const loss = await hostOf(device, g.loss), grad = await hostOf(device, g.grad);
-    if (loss === null || grad === null || typeof grad === 'number') return null;
-    return { loss: loss as number, grad: grad as { data: Float32Array; shape: number[] } };
-  }
-  if (r && typeof r === 'object' && 'buffer' in r && 'shape' in r) {
-    const t = r as { buffer: GPUBuffer; shape: number[]; dtype?: string };
-    if ((t.dtype ?? 'float32') !== 'float32') return null;
-    const data = await readBack(device, t.buffer, numel(t.shape));
-    t.buffer.destroy();
-    return { data, shape: [...t.shape] };
-  }
-  return null;
-}
