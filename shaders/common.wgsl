@@ -40,10 +40,20 @@ struct Params {
 
 const F32_MAX = 3.4028234663852886e38;
 
+// NaN tests by bits: float compares may assume no NaN, and exp(NaN) is not NaN on every adapter
+// (SwiftShader gives +inf), so NaN is propagated explicitly wherever a transcendental sees it.
+fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+fn isNan4(v: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+// A quiet NaN made at run time (a constant NaN is a shader-creation error).
+fn nan() -> f32 { return P.negInf - P.negInf; }
+
 // max that propagates NaN, in the CPU backend's order.
 fn nanMax(a: f32, b: f32) -> f32 {
-  return select(a, b, b > a || b != b);
+  return select(select(max(a, b), b, isNan(b)), a, isNan(a));
 }
+
+// A row whose max is NaN or +inf has NaN results (x − max is NaN somewhere, as in PyTorch).
+fn poisoned(m: f32) -> bool { return isNan(m) || m == -P.negInf; }
 
 // The gradient scale of row or element j (src/ops.ts scaleAt).
 fn gradScale(j: u32) -> f32 {

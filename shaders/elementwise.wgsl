@@ -24,11 +24,16 @@ fn validFrom(first: u32, end: u32) -> vec4<bool> {
 // Values of the tile x = v, y = t whose first element has global index i.
 fn value4(v: vec4<f32>, t: vec4<f32>, i: u32, valid: vec4<bool>) -> vec4<f32> {
   var r: vec4<f32>;
+  let vnan = isNan4(v);
+  let nan4 = vec4<f32>(nan());
   if (OP == 0u) {
-    return 1.0 / (1.0 + exp(-v));
+    return select(1.0 / (1.0 + exp(-v)), nan4, vnan);
   } else if (OP == 1u) {
-    if (any(valid & !((v >= vec4<f32>(0.0)) & (v <= vec4<f32>(1.0))))) { atomicMax(&status[0], 1u); } // device inputs
-    r = (t - 1.0) * max(log1p4(-v), vec4<f32>(-100.0)) - t * max(log(v), vec4<f32>(-100.0));
+    if (any(valid & (vnan | (v < vec4<f32>(0.0)) | (v > vec4<f32>(1.0))))) { atomicMax(&status[0], 1u); } // device inputs
+    // log(0) is -inf in PyTorch but may be finite here (SwiftShader: -88): clamp both ends explicitly.
+    let l1 = select(max(log1p4(-v), vec4<f32>(-100.0)), vec4<f32>(-100.0), v == vec4<f32>(1.0));
+    let l0 = select(max(log(v), vec4<f32>(-100.0)), vec4<f32>(-100.0), v == vec4<f32>(0.0));
+    r = (t - 1.0) * l1 - t * l0;
   } else if (OP == 2u) {
     // (1 − t)·x + lw·softplus(−x) without cancellation; see src/cpu/elementwise.ts.
     let L = log1p4(exp(-abs(v)));
@@ -38,12 +43,12 @@ fn value4(v: vec4<f32>, t: vec4<f32>, i: u32, valid: vec4<bool>) -> vec4<f32> {
       p = weights4(i, P.pwLen, P.wLen);
       lw = (p - 1.0) * t + 1.0;
     }
-    r = select(-((p * t) * v), (1.0 - t) * v, v >= vec4<f32>(0.0)) + lw * L;
+    r = select(select(-((p * t) * v), (1.0 - t) * v, v >= vec4<f32>(0.0)) + lw * L, nan4, vnan);
   } else if (OP == 3u) {
     // t·log t − t·x where t > 0, exactly 0 where t ≤ 0; NaN targets stay NaN.
-    return select(select(vec4<f32>(0.0), t - t, t != t), t * log(t) - t * v, t > vec4<f32>(0.0));
+    return select(select(vec4<f32>(0.0), t * log(t) - t * v, t > vec4<f32>(0.0)), nan4, isNan4(t));
   } else {
-    return exp(t) * (t - v);
+    return select(exp(t) * (t - v), nan4, isNan4(t));
   }
   if (P.wLen > 0u) { r = r * weights4(i, P.wLen, 0u); }
   return r;
@@ -52,10 +57,11 @@ fn value4(v: vec4<f32>, t: vec4<f32>, i: u32, valid: vec4<bool>) -> vec4<f32> {
 // d(loss)/dx of the tile before the reduction's scale.
 fn gradValue4(v: vec4<f32>, t: vec4<f32>, i: u32) -> vec4<f32> {
   var d: vec4<f32>;
+  let nan4 = vec4<f32>(nan());
   if (OP == 1u) {
     d = (v - t) / max((1.0 - v) * v, vec4<f32>(1e-12));
   } else if (OP == 2u) {
-    let sig = 1.0 / (1.0 + exp(-v));
+    let sig = select(1.0 / (1.0 + exp(-v)), nan4, isNan4(v));
     if (P.pwLen > 0u) {
       let pt = weights4(i, P.pwLen, P.wLen) * t;
       d = ((pt + 1.0) - t) * sig - pt;
@@ -63,9 +69,9 @@ fn gradValue4(v: vec4<f32>, t: vec4<f32>, i: u32) -> vec4<f32> {
       d = sig - t;
     }
   } else if (OP == 3u) {
-    return select(select(vec4<f32>(0.0), t - t, t != t), -t, t > vec4<f32>(0.0));
+    return select(select(vec4<f32>(0.0), -t, t > vec4<f32>(0.0)), nan4, isNan4(t));
   } else {
-    return -exp(t);
+    return select(-exp(t), nan4, isNan4(t));
   }
   if (P.wLen > 0u) { d = d * weights4(i, P.wLen, 0u); }
   return d;

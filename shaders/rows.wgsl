@@ -109,30 +109,34 @@ fn writeLane(base: u32, seg: u32, lane: u32, acc: Acc) {
   let inv = 1.0 / acc.s;
   let ls = log(acc.s);
   let ob = base - P.xOff + P.oOff;
+  let bad = OP <= 1u && poisoned(acc.m);
   for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
     for (var c = t0; c < min(t0 + TILE, end); c++) {
       let v = xAt(base + c * P.inner);
+      var r: f32;
       if (OP == 0u) {
-        out[ob + c * P.inner] = select(exp(v - acc.m), 0.0, v == P.negInf) * inv;
+        r = select(exp(v - acc.m), 0.0, v == P.negInf) * inv;
       } else if (OP == 1u) {
-        out[ob + c * P.inner] = (v - acc.m) - ls;
+        r = (v - acc.m) - ls;
       } else if (OP == 6u) {
-        out[ob + c * P.inner] = v * (yAt(base + c * P.inner) - acc.a); // y·(dy − Σ y·dy)
+        r = v * (yAt(base + c * P.inner) - acc.a); // y·(dy − Σ y·dy)
       } else {
-        out[ob + c * P.inner] = yAt(base + c * P.inner) - exp(v) * acc.a; // dy − e^y·Σ dy
+        r = yAt(base + c * P.inner) - select(exp(v), nan(), isNan(v)) * acc.a; // dy − e^y·Σ dy
       }
+      out[ob + c * P.inner] = select(r, nan(), bad);
     }
   }
 }
 
 // The loss of row r from its merged state: a final loss, or a record for the batch sums.
 fn finishRow(r: u32, acc: Acc) {
+  let bad = OP != 5u && poisoned(acc.m);
   if (OP == 2u) {
-    out[P.oOff + r] = log(acc.s) - acc.a / acc.s;
+    out[P.oOff + r] = select(log(acc.s) - acc.a / acc.s, nan(), bad);
     return;
   }
   if (OP == 4u) {
-    out[P.oOff + r] = acc.b * log(acc.s) - acc.a;
+    out[P.oOff + r] = select(acc.b * log(acc.s) - acc.a, nan(), bad);
     return;
   }
   let t = labels[P.tOff + r];
@@ -149,8 +153,8 @@ fn finishRow(r: u32, acc: Acc) {
         nll = -(wt * xt);
       } else {
         let ls = log(acc.s);
-        nll = -(wt * ((xt - acc.m) - ls));
-        if (MODE == 1u) { smoothing = acc.b * ls - acc.a; }
+        nll = select(-(wt * ((xt - acc.m) - ls)), nan(), bad);
+        if (MODE == 1u) { smoothing = select(acc.b * ls - acc.a, nan(), bad); }
       }
     }
   }
@@ -242,7 +246,7 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
         } else {
           var v: f32;
           if (IN_PLACE) { v = out[oi]; } else { v = xAt(i); }
-          let p = select(exp(v - acc.m), 0.0, v == P.negInf) * inv;
+          let p = select(select(exp(v - acc.m), 0.0, v == P.negInf) * inv, nan(), poisoned(acc.m));
           if (OP == 4u) {
             d = ((acc.b * p) - coefAt(i, c)) * g;
           } else {
