@@ -692,7 +692,7 @@ export function browserCases(): Case[] {
   const want = (c: Case) => {
     if (c.tags.includes('big')) return false;
     const s = c.shape.join('x');
-    const famShapes = ['3x5', '3x257', '3x32000', '1x131072', '4x5x3', '1000x10', '1000x65', '5'];
+    const famShapes = ['3x5', '3x257', '3x32000', '1x131072', '4x5x3', '1000x10', '1000x65', '5', '6x5', '6x300', '8x7', '40x1000', '8x300x10'];
     if (!famShapes.includes(s) && !c.input) return false;
     const o = c.options;
     if (c.input && !['7x10', '5x257', '2x40000', '9x11', '3x5', '1000x10', '7', '3x257', '3x32000', '1x131072', '5', '2x5x3x4'].includes(s)) return false;
