@@ -233,27 +233,27 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
   let ignored = OP != 4u && t == P.ignoreIndex;
   var wt = 0.0;
   if (!ignored && OP != 4u) { wt = select(1.0, weight[u32(t)], HAS_WEIGHT); }
+  let wg = wt * g;
   let ob = base - P.xOff + P.oOff;
   for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
     for (var c = t0; c < min(t0 + TILE, end); c++) {
       let i = base + c * P.inner;
       let oi = ob + c * P.inner;
-      var d = 0.0;
-      if (!ignored) {
-        let hit = i32(c) == t;
-        if (OP == 5u) {
-          d = select(0.0, -(wt * g), hit);
+      let hit = i32(c) == t;
+      var d: f32;
+      if (OP == 5u) {
+        d = select(0.0, -wg, !ignored && hit);
+      } else {
+        var v: f32;
+        if (IN_PLACE) { v = out[oi]; } else { v = xAt(i); }
+        let p = select(select(exp(v - acc.m), 0.0, v == P.negInf) * inv, nan(), poisoned(acc.m));
+        if (ignored) {
+          d = select(0.0, nan(), isNan(p)); // log-softmax's backward of a zero row: p·0
+        } else if (OP == 4u) {
+          d = ((acc.b * p) - coefAt(i, c)) * g;
         } else {
-          var v: f32;
-          if (IN_PLACE) { v = out[oi]; } else { v = xAt(i); }
-          let p = select(select(exp(v - acc.m), 0.0, v == P.negInf) * inv, nan(), poisoned(acc.m));
-          if (OP == 4u) {
-            d = ((acc.b * p) - coefAt(i, c)) * g;
-          } else {
-            var core = wt * (p - select(0.0, 1.0, hit));
-            if (MODE == 1u) { core = P.keep * core + P.add * ((acc.b * p) - coefAt(i, c)); }
-            d = core * g;
-          }
+          d = wg * (p - select(0.0, 1.0, hit));
+          if (MODE == 1u) { d = P.keep * d + (P.add * ((acc.b * p) - coefAt(i, c))) * g; }
         }
       }
       out[oi] = d;

@@ -32,7 +32,7 @@ function outputOf(method: string, output: unknown): boolean {
 }
 
 /** The validated gradient options, or undefined without `grad: true`. */
-function gradOf(method: string, opts: LossOptions, reduction: string, lossShape: readonly number[]) {
+function gradOf(method: string, opts: LossOptions, reduction: string, lossShape: readonly number[], input: unknown) {
   if (opts.grad !== undefined && typeof opts.grad !== 'boolean') fail(method, `grad = ${String(opts.grad)} must be a boolean`);
   if (opts.inPlace !== undefined && typeof opts.inPlace !== 'boolean') fail(method, `inPlace = ${String(opts.inPlace)} must be a boolean`);
   if (!opts.grad) {
@@ -41,6 +41,9 @@ function gradOf(method: string, opts: LossOptions, reduction: string, lossShape:
   }
   if (opts.gradOutput !== undefined && reduction !== 'none') fail(method, `gradOutput needs reduction 'none' (reduction '${reduction}' gives a number, whose upstream gradient is 1)`);
   const gradOutput = opts.gradOutput === undefined ? undefined : floatTarget(method, opts.gradOutput, lossShape, 'gradOutput');
+  if (opts.inPlace && opts.output === 'device' && !isDevice(input)) {
+    fail(method, "inPlace with output 'device' needs a device input: a host input's gradient is written into its own array");
+  }
   return { gradOutput, inPlace: opts.inPlace === true };
 }
 
@@ -67,7 +70,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
   /** Runs a row loss (ce, ceProb, nll, entropy): per row for 'none', reduced, or with its gradient. */
   async function rows(job: RowJob, reduction: string, outShape: number[], inShape: readonly number[], opts: LossOptions): Promise<unknown> {
     job.device = outputOf(job.method, opts.output);
-    const g = gradOf(job.method, opts, reduction, outShape);
+    const g = gradOf(job.method, opts, reduction, outShape, job.x);
     const be = on(job.layout.rows * job.layout.C);
     if (g) {
       const res = await be.rowGrad(job, { reduction, scale: rowGradScale(job, reduction, g.gradOutput), inPlace: g.inPlace });
@@ -80,7 +83,7 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
 
   async function elements(job: ElementJob, reduction: string, shape: readonly number[], opts: LossOptions): Promise<unknown> {
     job.device = outputOf(job.method, opts.output);
-    const g = gradOf(job.method, opts, reduction, shape);
+    const g = gradOf(job.method, opts, reduction, shape, job.x);
     const be = on(job.n);
     if (g) {
       const res = await be.elementGrad(job, { reduction, scale: elementGradScale(reduction, shape, g.gradOutput), inPlace: g.inPlace });

@@ -211,10 +211,12 @@ export function lossRows(job: HostRowJob, plan: RowPlan, records: boolean, stats
 }
 
 /**
- * d(loss)/dx of each element, from the row states of lossRows and the row scales g
- * (same formulas as gradRows in shaders/rows.wgsl):
- * - ce: g·w_t·(p_c − [c = t]), plus with smoothing ε: g·((1−ε)·that + (ε/C)·(b·p_c − u_c));
- * - ceProb: g·(b·p_c − u_c); nll: −g·w_t at c = t, else 0; ignored rows: 0.
+ * d(loss)/dx of each element, from the row states of lossRows and the row scales g, as PyTorch's
+ * autograd composes it (same formulas as gradRows in shaders/rows.wgsl), with p = softmax(x):
+ * - ce: (w_t·g)·(p_c − [c = t]); with smoothing ε: (1−ε)·that + (ε/C)·(b·p_c − u_c)·g. w_t·g is
+ *   formed first, so a zero weight under an infinite scale gives NaN, as in PyTorch;
+ * - ceProb: (b·p_c − u_c)·g; nll: −w_t·g at c = t, else 0;
+ * - ignored rows: p_c·0 (log-softmax's backward of a zero row), so 0 unless the row is NaN.
  */
 export function gradRows(job: HostRowJob, stats: Float64Array, g: (r: number) => number, out: Float32Array): void {
   const { C, inner, rows } = job.layout;
@@ -227,19 +229,18 @@ export function gradRows(job: HostRowJob, stats: Float64Array, g: (r: number) =>
     const scale = g(r);
     const m = stats[4 * r], inv = f32(1 / stats[4 * r + 1]), b = stats[4 * r + 3];
     const wt = ignored || job.op === 'ceProb' ? 0 : job.weight !== undefined ? job.weight[t] : 1;
+    const wg = f32(wt * scale);
     for (let c = 0, i = base; c < C; c++, i += inner) {
-      let d = 0;
-      if (ignored) d = 0;
-      else if (job.op === 'nll') d = c === t ? f32(-f32(wt * scale)) : 0;
+      let d: number;
+      if (job.op === 'nll') d = !ignored && c === t ? -wg : 0;
       else {
         const v = x[i];
         const p = f32((v === NEG_INF ? 0 : f32(Math.exp(f32(v - m)))) * inv);
-        if (job.op === 'ceProb') {
-          d = f32(f32(f32(b * p) - coefAt(k, c, i)) * scale);
-        } else {
-          let core = f32(wt * f32(p - (c === t ? 1 : 0)));
-          if (job.eps > 0) core = f32(f32(k.keep * core) + f32(k.add * f32(f32(b * p) - coefAt(k, c, i))));
-          d = f32(core * scale);
+        if (ignored) d = f32(p * 0);
+        else if (job.op === 'ceProb') d = f32(f32(f32(b * p) - coefAt(k, c, i)) * scale);
+        else {
+          d = f32(wg * f32(p - (c === t ? 1 : 0)));
+          if (job.eps > 0) d = f32(f32(k.keep * d) + f32(f32(k.add * f32(f32(b * p) - coefAt(k, c, i))) * scale));
         }
       }
       out[i] = d;
