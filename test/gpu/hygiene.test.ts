@@ -78,6 +78,39 @@ describe('concurrency', () => {
   });
 });
 
+describe('sharing', () => {
+  it('two Losses on one app device (different plans), 64 calls in flight across both: all right', async () => {
+    const device = await appDevice();
+    const a = await createLosses({ backend: 'webgpu', device, poison: true });
+    const b = await createLosses({ backend: 'webgpu', device, poison: true, profile: { ...a.profile!, emulated: false, subgroupSize: 0 } });
+    try {
+      const ca = await oracleOf(a), cb = await oracleOf(b);
+      const cs = mixed(32).filter((c) => c.shape.reduce((x, y) => x * y, 1) <= 20000);
+      const runs = cs.flatMap((c) => [{ l: a, o: ca, c }, { l: b, o: cb, c }]);
+      expect(runs.length).toBeGreaterThanOrEqual(48);
+      const got = await Promise.allSettled(runs.map((r) => runCase(r.l, r.c)));
+      const failures: string[] = [];
+      for (let i = 0; i < runs.length; i++) {
+        const g = got[i];
+        const tag = `${runs[i].l === a ? 'emulated' : 'workgroup'} ${runs[i].c.id}`;
+        if (g.status === 'rejected') failures.push(`${tag}: rejected: ${String(g.reason)}`);
+        else {
+          const m = compareResults(g.value, await runCase(runs[i].o, runs[i].c));
+          if (m) failures.push(`${tag}: ${m.message}`);
+        }
+      }
+      expect(failures).toEqual([]);
+      a.dispose();
+      expect(await lostWithin(device, 200)).toBe(false);
+      await expectCase(b, cb, cs[0], 'after the other Losses was disposed: ');
+    } finally {
+      a.dispose();
+      b.dispose();
+      device.destroy();
+    }
+  });
+});
+
 describe('device loss', () => {
   const probe = CASES.find((c) => c.id.startsWith('crossEntropy [1000x65] ignore') && c.options.labelSmoothing && c.options.reduction === 'mean')!;
   const heavy = CASES.find((c) => c.id === 'softmax [1000x1000]')!;
