@@ -262,11 +262,13 @@ export function elementWeight(method: string, arg: string, w: unknown, shape: re
     wshape = t.shape;
   }
   if (wshape !== undefined) {
-    let s = [...wshape];
-    while (s.length > 0 && s[0] === 1 && s.length > shape.length) s.shift();
-    while (s.length > 0 && s[0] === 1 && numel(s) === 1) s.shift();
+    // Leading 1s broadcast; what is left must be the input's trailing dims (weight[i % length]).
+    const s = [...wshape];
+    while (s.length > 0 && s[0] === 1) s.shift();
     const tail = shape.slice(shape.length - s.length);
-    if (s.length > shape.length || !sameShape(s, tail)) fail(method, `${arg}.shape [${wshape}] must be a trailing part of input.shape [${shape}] (broadcast from the right)`);
+    if (s.length > shape.length || !sameShape(s, tail)) {
+      fail(method, `${arg}.shape [${wshape}] must be the trailing dims of input.shape [${shape}], after leading 1s (broadcast from the right)`);
+    }
     return data;
   }
   let n = 1;
