@@ -32,19 +32,6 @@ fn coefTile(i: u32, c: u32, valid: vec4<bool>) -> vec4<f32> {
   return select(vec4<f32>(0.0), u, valid);
 }
 
-// u_c of one element (x index i, class c): coefTile's formula for a single element.
-fn coefAt(i: u32, c: u32) -> f32 {
-  var u = 1.0;
-  if (OP == 4u) {
-    let t = yAt(i);
-    u = select(t, t * P.keep + P.add, P.eps > 0.0);
-    if (HAS_WEIGHT) { u = weight[c] * u; }
-  } else if (HAS_WEIGHT) {
-    u = weight[c];
-  }
-  return u;
-}
-
 // Folds the tile at column t0 (x index i) into a lane state. A tile past the segment's end is
 // padded with -inf, which changes neither the max nor any sum (masked where it would): a tile
 // wholly past the end leaves the state as it is.
@@ -102,7 +89,15 @@ fn foldLanes(base: u32, seg: u32, lane: u32) -> Acc {
   return a0;
 }
 
-// softmax / logSoftmax outputs of one lane's tiles, given the row's merged state.
+// Stores the valid components of a tile at out[o], out[o + stride], …
+fn storeTile(o: u32, stride: u32, r: vec4<f32>, valid: vec4<bool>) {
+  if (valid.x) { out[o] = r.x; }
+  if (valid.y) { out[o + stride] = r.y; }
+  if (valid.z) { out[o + 2u * stride] = r.z; }
+  if (valid.w) { out[o + 3u * stride] = r.w; }
+}
+
+// softmax, logSoftmax and the backward ops: the outputs of one lane's tiles, given the row's state.
 fn writeLane(base: u32, seg: u32, lane: u32, acc: Acc) {
   let start = seg * P.segment;
   let end = min(P.C, start + P.segment);
@@ -110,21 +105,22 @@ fn writeLane(base: u32, seg: u32, lane: u32, acc: Acc) {
   let ls = log(acc.s);
   let ob = base - P.xOff + P.oOff;
   let bad = OP <= 1u && poisoned(acc.m);
+  let ninf = vec4<f32>(P.negInf);
   for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
-    for (var c = t0; c < min(t0 + TILE, end); c++) {
-      let v = xAt(base + c * P.inner);
-      var r: f32;
-      if (OP == 0u) {
-        r = select(exp(v - acc.m), 0.0, v == P.negInf) * inv;
-      } else if (OP == 1u) {
-        r = (v - acc.m) - ls;
-      } else if (OP == 6u) {
-        r = v * (yAt(base + c * P.inner) - acc.a); // y·(dy − Σ y·dy)
-      } else {
-        r = yAt(base + c * P.inner) - select(exp(v), nan(), isNan(v)) * acc.a; // dy − e^y·Σ dy
-      }
-      out[ob + c * P.inner] = select(r, nan(), bad);
+    let valid = vec4<u32>(t0, t0 + 1u, t0 + 2u, t0 + 3u) < vec4<u32>(end);
+    let i = base + t0 * P.inner;
+    let v = xTile(i, P.inner, valid, 0.0);
+    var r: vec4<f32>;
+    if (OP == 0u) {
+      r = select(exp(v - acc.m), vec4<f32>(0.0), v == ninf) * inv;
+    } else if (OP == 1u) {
+      r = (v - acc.m) - ls;
+    } else if (OP == 6u) {
+      r = v * (yTile(i, P.inner, valid, 0.0) - acc.a); // y·(dy − Σ y·dy)
+    } else {
+      r = yTile(i, P.inner, valid, 0.0) - select(exp(v), vec4<f32>(nan()), isNan4(v)) * acc.a; // dy − e^y·Σ dy
     }
+    storeTile(ob + t0 * P.inner, P.inner, select(r, vec4<f32>(nan()), bad), valid);
   }
 }
 
@@ -235,29 +231,35 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
   if (!ignored && OP != 4u) { wt = select(1.0, weight[u32(t)], HAS_WEIGHT); }
   let wg = wt * g;
   let ob = base - P.xOff + P.oOff;
+  let ninf = vec4<f32>(P.negInf);
+  let bad = poisoned(acc.m);
   for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
-    for (var c = t0; c < min(t0 + TILE, end); c++) {
-      let i = base + c * P.inner;
-      let oi = ob + c * P.inner;
-      let hit = i32(c) == t;
-      var d: f32;
-      if (OP == 5u) {
-        d = select(0.0, -wg, !ignored && hit);
+    let valid = vec4<u32>(t0, t0 + 1u, t0 + 2u, t0 + 3u) < vec4<u32>(end);
+    let hit = vec4<i32>(i32(t0), i32(t0) + 1, i32(t0) + 2, i32(t0) + 3) == vec4<i32>(t);
+    let i = base + t0 * P.inner;
+    let oi = ob + t0 * P.inner;
+    var d: vec4<f32>;
+    if (OP == 5u) {
+      d = select(vec4<f32>(0.0), vec4<f32>(-wg), hit & vec4<bool>(!ignored));
+    } else {
+      var v: vec4<f32>;
+      if (IN_PLACE) {
+        let s = P.inner; // past the end: clamped reads, never stored
+        v = vec4<f32>(out[oi], out[oi + s], out[oi + 2u * s], out[oi + 3u * s]);
       } else {
-        var v: f32;
-        if (IN_PLACE) { v = out[oi]; } else { v = xAt(i); }
-        let p = select(select(exp(v - acc.m), 0.0, v == P.negInf) * inv, nan(), poisoned(acc.m));
-        if (ignored) {
-          d = select(0.0, nan(), isNan(p)); // log-softmax's backward of a zero row: p·0
-        } else if (OP == 4u) {
-          d = ((acc.b * p) - coefAt(i, c)) * g;
-        } else {
-          d = wg * (p - select(0.0, 1.0, hit));
-          if (MODE == 1u) { d = P.keep * d + (P.add * ((acc.b * p) - coefAt(i, c))) * g; }
-        }
+        v = xTile(i, P.inner, valid, 0.0);
       }
-      out[oi] = d;
+      let p = select(select(exp(v - acc.m), vec4<f32>(0.0), v == ninf) * inv, vec4<f32>(nan()), vec4<bool>(bad));
+      if (ignored) {
+        d = select(vec4<f32>(0.0), vec4<f32>(nan()), isNan4(p)); // log-softmax's backward of a zero row: p·0
+      } else if (OP == 4u) {
+        d = ((acc.b * p) - coefTile(i, t0, valid)) * g;
+      } else {
+        d = wg * (p - select(vec4<f32>(0.0), vec4<f32>(1.0), hit));
+        if (MODE == 1u) { d = P.keep * d + (P.add * ((acc.b * p) - coefTile(i, t0, valid))) * g; }
+      }
     }
+    storeTile(oi, P.inner, d, valid);
   }
 }
 
