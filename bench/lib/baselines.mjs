@@ -1,0 +1,136 @@
+// TensorFlow.js and ONNX Runtime as implementations (see impls.mjs for the interface). The modules
+// are passed in, so Node and the browser page load them their own way.
+
+import { bceWithLogitsModel, crossEntropyModel, rowModel } from './onnx.mjs';
+
+/**
+ * TF.js on one backend ('cpu', 'wasm', 'webgpu'). Cross-entropy is tf.losses.softmaxCrossEntropy on
+ * one-hot labels (TF.js has no sparse form; the one-hot is built inside the timed call from the
+ * int32 labels), BCE is tf.losses.sigmoidCrossEntropy; both reduce with the default
+ * SUM_BY_NONZERO_WEIGHTS, i.e. the mean.
+ */
+export function tfjsImpl(tf, backend) {
+  const gpu = backend === 'webgpu';
+  return {
+    impl: `tfjs-${backend}`, device: gpu ? 'gpu' : 'cpu', role: 'baseline',
+    modes: gpu ? ['end-to-end', 'resident'] : ['host'], supports: () => true,
+    async prepare(c, d, mode) {
+      if (tf.getBackend() !== backend) {
+        if (!(await tf.setBackend(backend))) throw new Error(`TF.js backend ${backend} is not available`);
+      }
+      await tf.ready();
+      const shape = c.op === 'bce' ? [d.n] : [d.N, d.C];
+      const inputs = () => ({
+        x: tf.tensor(d.x, shape, 'float32'),
+        t: d.t ? tf.tensor1d(d.t, 'int32') : undefined,
+        y: d.y ? tf.tensor(d.y, shape, 'float32') : undefined,
+      });
+      const op = {
+        ce: (i) => tf.tidy(() => tf.losses.softmaxCrossEntropy(tf.oneHot(i.t, d.C), i.x)),
+        bce: (i) => tf.tidy(() => tf.losses.sigmoidCrossEntropy(i.y, i.x)),
+        softmax: (i) => tf.softmax(i.x),
+        logSoftmax: (i) => tf.logSoftmax(i.x),
+      }[c.op];
+      const reduced = c.op === 'ce' || c.op === 'bce';
+      const free = (i) => { for (const v of Object.values(i)) v?.dispose(); };
+      /** Waits for the GPU without downloading (resident tensor outputs). */
+      const settle = async () => {
+        const be = tf.backend();
+        if (be.commandEncoder) { be.endComputePassEncoder?.(); be.submitQueue(); }
+        await be.device.queue.onSubmittedWorkDone();
+      };
+      if (mode === 'end-to-end') {
+        return {
+          run: async () => {
+            const i = inputs();
+            const r = op(i);
+            const v = await r.data();
+            r.dispose();
+            free(i);
+            return reduced ? v[0] : v;
+          },
+          read: (r) => r,
+          dispose() {},
+        };
+      }
+      // 'resident' (webgpu) and 'host' (cpu, wasm): tensors made beforehand and uploaded by a warm use.
+      const i = inputs();
+      if (gpu) { const warm = tf.tidy(() => tf.sum(tf.add(i.x, 0))); await warm.data(); warm.dispose(); }
+      return {
+        run: async () => {
+          const r = op(i);
+          if (reduced) { const v = (await r.data())[0]; r.dispose(); return v; }
+          if (gpu) { await settle(); return r; }
+          await r.data();
+          return r;
+        },
+        read: async (r) => (typeof r === 'number' ? r : r.data()),
+        release: (r) => { if (typeof r !== 'number') r.dispose(); },
+        dispose() { free(i); },
+      };
+    },
+  };
+}
+
+/**
+ * ONNX Runtime (onnxruntime-node, or onnxruntime-web's wasm or webgpu provider): cross-entropy as a
+ * LogSoftmax → NegativeLogLikelihoodLoss graph, softmax/logSoftmax as one node, BCE with logits
+ * composed of elementwise nodes and ReduceMean. One thread (intra-op 1) for the CPU providers.
+ * `ops` restricts the ops (the WebGPU provider runs Softmax only).
+ */
+export function ortImpl(ort, { impl, ep, device = 'cpu', ops, sessionOptions = {}, gpuDevice }) {
+  const sessions = new Map();
+  const models = { ce: crossEntropyModel, bce: bceWithLogitsModel, softmax: () => rowModel('Softmax'), logSoftmax: () => rowModel('LogSoftmax') };
+  async function session(op, location) {
+    const key = `${op}:${location}`;
+    if (!sessions.has(key)) {
+      sessions.set(key, await ort.InferenceSession.create(models[op](), {
+        executionProviders: [ep], graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1,
+        executionMode: 'sequential', ...(location ? { preferredOutputLocation: location } : {}), ...sessionOptions,
+      }));
+    }
+    return sessions.get(key);
+  }
+  const gpu = device === 'gpu';
+  return {
+    impl, device, role: 'baseline', modes: gpu ? ['end-to-end', 'resident'] : ['host'],
+    supports: (op) => !ops || ops.includes(op),
+    async prepare(c, d, mode) {
+      const shape = c.op === 'bce' ? [d.n] : [d.N, d.C];
+      const s = await session(c.op, mode === 'resident' ? 'gpu-buffer' : undefined);
+      const out = c.op === 'ce' || c.op === 'bce' ? 'loss' : 'y';
+      const readOut = async (r) => {
+        const t = r[out];
+        const v = t.location === 'gpu-buffer' ? await t.getData() : t.data;
+        return out === 'loss' ? v[0] : v;
+      };
+      const hostFeeds = () => {
+        const f = { x: new ort.Tensor('float32', d.x, shape) };
+        if (d.t) f.t = new ort.Tensor('int32', d.t, [d.N]);
+        if (d.y) f.y = new ort.Tensor('float32', d.y, shape);
+        return f;
+      };
+      if (mode === 'end-to-end') {
+        return { run: async () => readOut(await s.run(hostFeeds())), read: (r) => r, dispose() {} };
+      }
+      if (mode === 'resident') {
+        const dev = await gpuDevice();
+        const xb = dev.createBuffer({ size: d.x.byteLength, usage: 0x80 | 0x08 | 0x04 });
+        dev.queue.writeBuffer(xb, 0, d.x);
+        const feeds = { x: ort.Tensor.fromGpuBuffer(xb, { dataType: 'float32', dims: shape }) };
+        return {
+          run: async () => { const r = await s.run(feeds); await dev.queue.onSubmittedWorkDone(); return r; },
+          read: readOut,
+          release: (r) => r[out].dispose(),
+          dispose() { xb.destroy(); },
+        };
+      }
+      const feeds = hostFeeds();
+      return { run: async () => s.run(feeds), read: readOut, dispose() {} };
+    },
+    async disposeAll() {
+      for (const s of sessions.values()) await s.release?.();
+      sessions.clear();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// The benchmark cases (issue 4): which ops at which shapes, the presets, and the synthetic inputs
+// (seeded, so every implementation and both environments see the same numbers).
+
+/** Ops: cross-entropy with class-index targets ('mean'), softmax, logSoftmax, BCE-with-logits ('mean'). */
+export const OPS = ['ce', 'softmax', 'logSoftmax', 'bce'];
+
+export const OP_LABELS = {
+  ce: 'cross-entropy (index targets, mean)',
+  softmax: 'softmax',
+  logSoftmax: 'logSoftmax',
+  bce: 'BCE with logits (mean)',
+};
+
+/** Shapes per op for the full suite. */
+export const FULL_SHAPES = {
+  ce: ['4096x1000', '512x32000', '65536x10', '8x128256'],
+  softmax: ['4096x1000', '512x32000'],
+  logSoftmax: ['4096x1000', '512x32000'],
+  bce: ['16M'],
+};
+
+/** The CI preset: one shape per op family, small enough that the whole run takes well under 3 minutes. */
+export const QUICK_SHAPES = {
+  ce: ['4096x1000'],
+  softmax: ['4096x1000'],
+  logSoftmax: [],
+  bce: ['1M'],
+};
+
+/** "4096x1000" → [4096, 1000]; "16M" → [16777216]; "1M" → [1048576]; "1000" → [1000]. */
+export function parseShape(label) {
+  const dims = String(label).toLowerCase().split('x').map((d) => {
+    const m = /^(\d+)([km]?)$/.exec(d.trim());
+    if (!m) throw new Error(`bad shape "${label}" (use NxC, or a length such as 16M)`);
+    return Number(m[1]) * (m[2] === 'm' ? 1 << 20 : m[2] === 'k' ? 1 << 10 : 1);
+  });
+  if (dims.some((d) => d < 1)) throw new Error(`bad shape "${label}"`);
+  return dims;
+}
+
+/** Whether an op takes a shape of this rank: row ops need (N, C), BCE any (one flat array here). */
+export function fits(op, dims) {
+  return op === 'bce' ? dims.length === 1 : dims.length === 2;
+}
+
+/**
+ * The list of cases: `ops` (default all) × `shapes` (default the preset's shapes for each op).
+ * A case is { op, shape: label, dims, id }.
+ */
+export function selectCases({ ops, shapes, quick } = {}) {
+  const preset = quick ? QUICK_SHAPES : FULL_SHAPES;
+  const chosen = ops && ops.length ? ops : OPS;
+  for (const op of chosen) if (!OPS.includes(op)) throw new Error(`unknown op "${op}" (ops: ${OPS.join(', ')})`);
+  const cases = [];
+  for (const op of chosen) {
+    const labels = shapes && shapes.length ? shapes : preset[op];
+    for (const label of labels) {
+      const dims = parseShape(label);
+      if (!fits(op, dims)) continue;
+      cases.push({ op, shape: label, dims, id: `${op} ${label}` });
+    }
+  }
+  return cases;
+}
+
+/** Bytes the op must move at least: inputs read (+ the output written for softmax/logSoftmax). */
+export function bytesOf(c) {
+  const n = c.dims.reduce((a, b) => a * b, 1);
+  if (c.op === 'ce') return 4 * n + 4 * c.dims[0];
+  if (c.op === 'bce') return 8 * n;
+  return 8 * n;
+}
+
+/** mulberry32: a small seeded generator, the same in Node and in the browser. */
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Inputs of a case: logits x uniform in [-4, 4); class indices t for 'ce'; BCE targets y in [0, 1).
+ * Seeded by the case id, so a case has the same data in every environment and run.
+ */
+export function makeData(c, seed = 20240521) {
+  let h = seed;
+  for (const ch of c.id) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  const r = rng(h);
+  const n = c.dims.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = r() * 8 - 4;
+  const data = { x, n };
+  if (c.op === 'ce') {
+    const [N, C] = c.dims;
+    data.N = N; data.C = C;
+    data.t = new Int32Array(N);
+    for (let i = 0; i < N; i++) data.t[i] = Math.floor(r() * C);
+  } else if (c.op === 'bce') {
+    data.y = new Float32Array(n);
+    for (let i = 0; i < n; i++) data.y[i] = r();
+  } else {
+    [data.N, data.C] = c.dims;
+  }
+  return data;
+}

@@ -1,0 +1,175 @@
+// The GPU floor: WGSL kernels on the same device as the library that only move the bytes an op must
+// move, barrier-free, grid-stride over a tuned number of workgroups of 256 invocations:
+// - read: every input element once (logits and targets, or x and y), one partial sum per invocation;
+// - copy: read the logits once and write an output of the same size (the floor of softmax).
+// Modes mirror the library's: 'resident' runs the kernel on inputs already on the device (and reads
+// back a scalar where the op returns a number); 'end-to-end' also uploads the inputs first and, for
+// copy, reads the whole output back into a host array.
+
+const STORAGE = 0x80, COPY_SRC = 0x04, COPY_DST = 0x08, MAP_READ = 0x01;
+const WG = 256;
+
+function readShader(xVec, yType) {
+  const X = xVec ? 'vec4<f32>' : 'f32';
+  const Y = yType === 'i32' ? (xVec ? 'vec4<u32>' : 'u32') : X;
+  const toF = (v, T) => (T.startsWith('vec4') ? `dot(vec4<f32>(${v}), vec4<f32>(1.0))` : `f32(${v})`);
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<${X}>;
+@group(0) @binding(1) var<storage, read> y: array<${Y}>;
+@group(0) @binding(2) var<storage, read_write> o: array<vec2<f32>>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) ng: vec3<u32>) {
+  let stride = ${WG}u * ng.x;
+  var s = ${X}(0.0);
+  for (var i = gid.x; i < arrayLength(&x); i += stride) { s += x[i]; }
+  var r = ${Y}(0);
+  for (var i = gid.x; i < arrayLength(&y); i += stride) { r += y[i]; }
+  o[gid.x] = vec2<f32>(${toF('s', X)}, ${toF('r', Y)});
+}`;
+}
+
+function copyShader(xVec) {
+  const X = xVec ? 'vec4<f32>' : 'f32';
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<${X}>;
+@group(0) @binding(1) var<storage, read_write> o: array<${X}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) ng: vec3<u32>) {
+  let stride = ${WG}u * ng.x;
+  for (var i = gid.x; i < arrayLength(&x); i += stride) { o[i] = x[i]; }
+}`;
+}
+
+export function uploadBuffer(device, data) {
+  const b = device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: STORAGE | COPY_DST | COPY_SRC });
+  device.queue.writeBuffer(b, 0, data);
+  return b;
+}
+
+/** Reads `bytes` of a buffer back into a new Float32Array (outside any timed region). */
+export async function readBuffer(device, buffer, bytes) {
+  const staging = device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(MAP_READ);
+  const out = new Float32Array(staging.getMappedRange().slice(0));
+  staging.unmap();
+  staging.destroy();
+  return out;
+}
+
+const pipelines = new WeakMap();
+function pipeline(device, code) {
+  let m = pipelines.get(device);
+  if (!m) pipelines.set(device, (m = new Map()));
+  let p = m.get(code);
+  if (!p) {
+    p = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+    m.set(code, p);
+  }
+  return p;
+}
+
+/** Workgroup counts the floor tries; it keeps the fastest (the floor is the best this adapter does). */
+function candidates(device, elements) {
+  const most = Math.min(device.limits.maxComputeWorkgroupsPerDimension, Math.max(1, Math.ceil(elements / WG)));
+  const list = [4, 16, 64, 256, 1024, 4096, 16384].filter((g) => g <= most);
+  return list.length ? list : [most];
+}
+
+/**
+ * Floor of one case. `kind` 'read' (losses) or 'copy' (softmax/logSoftmax); `data` from makeData.
+ * Returns prepare(mode) → { run, read, release, dispose } for timing.measure, and `groups` picked.
+ */
+export async function gpuFloor(device, c, data, { tuneRuns = 2 } = {}) {
+  const kind = c.op === 'softmax' || c.op === 'logSoftmax' ? 'copy' : 'read';
+  const second = data.t ?? data.y;
+  const xVec = data.x.length % 4 === 0 && (!second || second.length % 4 === 0);
+  const code = kind === 'copy' ? copyShader(xVec) : readShader(xVec, data.t ? 'i32' : 'f32');
+  const pipe = pipeline(device, code);
+  const xb = uploadBuffer(device, data.x);
+  const yb = second ? uploadBuffer(device, second) : device.createBuffer({ size: 16, usage: STORAGE });
+  const outBytes = kind === 'copy' ? data.x.byteLength : 0;
+  const elements = xVec ? data.x.length / 4 : data.x.length;
+  const maxGroups = Math.max(...candidates(device, elements));
+  const ob = device.createBuffer({ size: kind === 'copy' ? Math.ceil(outBytes / 16) * 16 : maxGroups * WG * 8, usage: STORAGE | COPY_SRC });
+  const small = device.createBuffer({ size: 8, usage: MAP_READ | COPY_DST });
+  const big = kind === 'copy' ? device.createBuffer({ size: Math.ceil(outBytes / 16) * 16, usage: MAP_READ | COPY_DST }) : undefined;
+  const host = kind === 'copy' ? new Float32Array(data.x.length) : undefined;
+  const bindGroup = device.createBindGroup({
+    layout: pipe.getBindGroupLayout(0),
+    entries: kind === 'copy'
+      ? [{ binding: 0, resource: { buffer: xb, size: data.x.byteLength } }, { binding: 1, resource: { buffer: ob, size: data.x.byteLength } }]
+      : [{ binding: 0, resource: { buffer: xb, size: data.x.byteLength } }, { binding: 1, resource: second ? { buffer: yb, size: second.byteLength } : { buffer: yb } }, { binding: 2, resource: { buffer: ob } }],
+  });
+  let groups = 64;
+
+  /** One pass; `upload` writes the inputs first; reduced ops read a scalar back, copy e2e reads the output. */
+  async function once(upload) {
+    if (upload) {
+      device.queue.writeBuffer(xb, 0, data.x);
+      if (second) device.queue.writeBuffer(yb, 0, second);
+    }
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipe);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(groups);
+    pass.end();
+    if (kind === 'read') enc.copyBufferToBuffer(ob, 0, small, 0, 8);
+    else if (upload) enc.copyBufferToBuffer(ob, 0, big, 0, big.size);
+    device.queue.submit([enc.finish()]);
+    if (kind === 'read') {
+      await small.mapAsync(MAP_READ);
+      const v = new Float32Array(small.getMappedRange())[0];
+      small.unmap();
+      return v;
+    }
+    if (upload) {
+      await big.mapAsync(MAP_READ);
+      host.set(new Float32Array(big.getMappedRange(), 0, data.x.length));
+      big.unmap();
+      return host;
+    }
+    await device.queue.onSubmittedWorkDone();
+    return undefined;
+  }
+
+  // Tune the workgroup count on the resident kernel.
+  let best = Infinity;
+  for (const g of candidates(device, elements)) {
+    groups = g;
+    await once(false);
+    let t = Infinity;
+    for (let k = 0; k < tuneRuns; k++) {
+      const a = performance.now();
+      await once(false);
+      t = Math.min(t, performance.now() - a);
+    }
+    if (t < best) { best = t; var pick = g; } // eslint-disable-line no-var
+  }
+  groups = pick;
+
+  async function result() {
+    if (kind === 'copy') return readBuffer(device, ob, data.x.length * 4);
+    const o = await readBuffer(device, ob, groups * WG * 8);
+    let sx = 0, sy = 0;
+    for (let i = 0; i < groups * WG; i++) { sx += o[2 * i]; sy += o[2 * i + 1]; }
+    return second ? [sx, sy] : [sx];
+  }
+
+  return {
+    groups,
+    prepare(mode) {
+      return {
+        run: () => once(mode === 'end-to-end'),
+        read: async () => result(),
+        release: () => {},
+      };
+    },
+    dispose() {
+      for (const b of [xb, yb, ob, small, big]) b?.destroy();
+    },
+  };
+}

@@ -1,0 +1,212 @@
+// The implementations the suite times, each as { impl, device, role, modes, supports(op),
+// prepare(case, data, mode) → { run, read, release, dispose } }. `run` is the timed call; `read`
+// turns its last result into a number or a Float32Array for the check; `release` frees a result.
+//
+// Modes: GPU implementations run 'end-to-end' (host arrays in, a number or a host array out,
+// upload and download included) and 'resident' (inputs already on the device; softmax outputs stay
+// there). CPU implementations run 'host': inputs in the implementation's own form, made beforehand
+// (Float32Array for this library and plain JS, a tensor for TF.js and ONNX Runtime).
+
+import { readBuffer, uploadBuffer } from './gpu-floor.mjs';
+import { wasmFloor, wasmMemory } from './wasm-floor.mjs';
+
+const ALL = () => true;
+const shapeOf = (c, d) => (c.op === 'bce' ? [d.n] : [d.N, d.C]);
+
+/** Awaits a value; host tensors {data} become their data. */
+const plain = (r) => (r && typeof r === 'object' && 'data' in r && !(r instanceof Float32Array) ? r.data : r);
+
+/** webgpu-losses on its WebGPU backend (`losses.device` holds the resident inputs). */
+export function libraryGpu(losses) {
+  const device = losses.device;
+  return {
+    impl: 'webgpu-losses', device: 'gpu', role: 'library', modes: ['end-to-end', 'resident'], supports: ALL,
+    prepare(c, d, mode) {
+      const shape = shapeOf(c, d);
+      if (mode === 'end-to-end') {
+        const call = {
+          ce: () => losses.crossEntropy({ data: d.x, shape }, d.t),
+          bce: () => losses.binaryCrossEntropyWithLogits({ data: d.x, shape }, d.y),
+          softmax: () => losses.softmax({ data: d.x, shape }),
+          logSoftmax: () => losses.logSoftmax({ data: d.x, shape }),
+        }[c.op];
+        return { run: call, read: (r) => plain(r), dispose() {} };
+      }
+      const xb = uploadBuffer(device, d.x);
+      const second = d.t ?? d.y;
+      const yb = second ? uploadBuffer(device, second) : undefined;
+      const x = { buffer: xb, shape };
+      const call = {
+        ce: () => losses.crossEntropy(x, { buffer: yb, shape: [d.N], dtype: 'int32' }),
+        bce: () => losses.binaryCrossEntropyWithLogits(x, { buffer: yb, shape }),
+        softmax: async () => { const r = await losses.softmax(x, { output: 'device' }); await device.queue.onSubmittedWorkDone(); return r; },
+        logSoftmax: async () => { const r = await losses.logSoftmax(x, { output: 'device' }); await device.queue.onSubmittedWorkDone(); return r; },
+      }[c.op];
+      return {
+        run: call,
+        read: (r) => (r && r.buffer ? readBuffer(device, r.buffer, d.x.length * 4) : r),
+        release: (r) => r?.buffer?.destroy(),
+        dispose() { xb.destroy(); yb?.destroy(); },
+      };
+    },
+  };
+}
+
+/** webgpu-losses on its CPU backend. */
+export function libraryCpu(losses) {
+  return {
+    impl: 'webgpu-losses', device: 'cpu', role: 'library', modes: ['host'], supports: ALL,
+    prepare(c, d) {
+      const shape = shapeOf(c, d);
+      const call = {
+        ce: () => losses.crossEntropy({ data: d.x, shape }, d.t),
+        bce: () => losses.binaryCrossEntropyWithLogits({ data: d.x, shape }, d.y),
+        softmax: () => losses.softmax({ data: d.x, shape }),
+        logSoftmax: () => losses.logSoftmax({ data: d.x, shape }),
+      }[c.op];
+      return { run: call, read: (r) => plain(r), dispose() {} };
+    },
+  };
+}
+
+/**
+ * The plain two-pass baseline: what one writes without a library (per row: max, then Σ exp;
+ * a plain running sum over rows; JS numbers, so float64 arithmetic on float32 inputs).
+ */
+export const plainJs = {
+  impl: 'plain-js', device: 'cpu', role: 'baseline', modes: ['host'], supports: ALL,
+  prepare(c, d) {
+    const { x } = d;
+    const run = {
+      ce() {
+        const { t, N, C } = d;
+        let total = 0;
+        for (let i = 0; i < N; i++) {
+          const o = i * C;
+          let m = -Infinity;
+          for (let j = 0; j < C; j++) m = Math.max(m, x[o + j]);
+          let s = 0;
+          for (let j = 0; j < C; j++) s += Math.exp(x[o + j] - m);
+          total += Math.log(s) + m - x[o + t[i]];
+        }
+        return total / N;
+      },
+      softmax() {
+        const { N, C } = d;
+        const out = new Float32Array(N * C);
+        for (let i = 0; i < N; i++) {
+          const o = i * C;
+          let m = -Infinity;
+          for (let j = 0; j < C; j++) m = Math.max(m, x[o + j]);
+          let s = 0;
+          for (let j = 0; j < C; j++) { const e = Math.exp(x[o + j] - m); out[o + j] = e; s += e; }
+          const inv = 1 / s;
+          for (let j = 0; j < C; j++) out[o + j] *= inv;
+        }
+        return out;
+      },
+      logSoftmax() {
+        const { N, C } = d;
+        const out = new Float32Array(N * C);
+        for (let i = 0; i < N; i++) {
+          const o = i * C;
+          let m = -Infinity;
+          for (let j = 0; j < C; j++) m = Math.max(m, x[o + j]);
+          let s = 0;
+          for (let j = 0; j < C; j++) s += Math.exp(x[o + j] - m);
+          const lse = m + Math.log(s);
+          for (let j = 0; j < C; j++) out[o + j] = x[o + j] - lse;
+        }
+        return out;
+      },
+      bce() {
+        const { y } = d;
+        let total = 0;
+        for (let i = 0; i < x.length; i++) {
+          const v = x[i];
+          total += Math.max(v, 0) - v * y[i] + Math.log1p(Math.exp(-Math.abs(v)));
+        }
+        return total / x.length;
+      },
+    }[c.op];
+    return { run: async () => run(), read: (r) => r, dispose() {} };
+  },
+};
+
+function jsSum(a) {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const n = a.length, n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) { s0 += a[i]; s1 += a[i + 1]; s2 += a[i + 2]; s3 += a[i + 3]; }
+  for (let i = n4; i < n; i++) s0 += a[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+/** The plain-JS CPU floor: read every input once (4 accumulators), or copy the logits for softmax. */
+export const floorJs = {
+  impl: 'floor-js', device: 'cpu', role: 'floor', modes: ['host'], supports: ALL,
+  prepare(c, d) {
+    const second = d.t ?? d.y;
+    if (c.op === 'softmax' || c.op === 'logSoftmax') {
+      const out = new Float32Array(d.x.length);
+      return {
+        run: async () => { const x = d.x; for (let i = 0; i < x.length; i++) out[i] = x[i]; return out; },
+        read: (r) => r, dispose() {},
+      };
+    }
+    return { run: async () => (second ? [jsSum(d.x), jsSum(second)] : [jsSum(d.x)]), read: (r) => r, dispose() {} };
+  },
+};
+
+/** The WASM SIMD floor: the inputs are copied into the module's memory beforehand (not timed). */
+export const floorWasm = {
+  impl: 'floor-wasm', device: 'cpu', role: 'floor', modes: ['host'], supports: ALL,
+  async prepare(c, d) {
+    const w = await wasmFloor();
+    if (!w) throw new Error('WebAssembly SIMD is not available');
+    const second = d.t ?? d.y;
+    const xb = d.x.byteLength, sb = second ? second.byteLength : 0;
+    const xo = 0, so = Math.ceil(xb / 64) * 64;
+    const buf = wasmMemory(w, so + Math.max(sb, xb) + 64);
+    new Float32Array(buf, xo, d.x.length).set(d.x);
+    if (second) new (second.constructor)(buf, so, second.length).set(second);
+    const body = (bytes) => bytes - (bytes % 64);
+    const tail = (arr, bytes) => { let s = 0; for (let i = body(bytes) / 4; i < arr.length; i++) s += arr[i]; return s; };
+    const mem = () => w.mem.buffer;
+    if (c.op === 'softmax' || c.op === 'logSoftmax') {
+      return {
+        run: async () => { w.copy(xo, so, body(xb)); return undefined; },
+        read: () => { const out = new Float32Array(mem(), so, d.x.length).slice(); const x = new Float32Array(mem(), xo, d.x.length); for (let i = body(xb) / 4; i < d.x.length; i++) out[i] = x[i]; return out; },
+        dispose() {},
+      };
+    }
+    return {
+      run: async () => {
+        const r = [w.sumf(xo, body(xb)) + tail(new Float32Array(mem(), xo, d.x.length), xb)];
+        if (second) r.push(d.t ? w.sumi(so, body(sb)) + tail(new Int32Array(mem(), so, second.length), sb)
+          : w.sumf(so, body(sb)) + tail(new Float32Array(mem(), so, second.length), sb));
+        return r;
+      },
+      read: (r) => r,
+      dispose() {},
+    };
+  },
+};
+
+/** The GPU floor as an implementation (see gpu-floor.mjs). */
+export function floorGpu(device, gpuFloor) {
+  let current;
+  return {
+    impl: 'floor-gpu', device: 'gpu', role: 'floor', modes: ['end-to-end', 'resident'], supports: ALL,
+    async prepare(c, d, mode) {
+      // One floor object (tuned once) per case, shared by both modes.
+      if (!current || current.key !== c.id) {
+        current?.floor.dispose();
+        current = { key: c.id, floor: await gpuFloor(device, c, d) };
+      }
+      const f = current.floor;
+      const p = f.prepare(mode);
+      return { ...p, note: `${f.groups}×256 invocations`, dispose() {} };
+    },
+    disposeAll() { current?.floor.dispose(); current = undefined; },
+  };
+}

@@ -1,0 +1,33 @@
+// Timing: warm-up, then up to `runs` timed calls (at least `minRuns`, stopping early once the timed
+// calls have taken `budgetMs`), median/min/max. Results of each call are released outside the timed
+// region; the last one is kept for the correctness check.
+
+const now = () => performance.now();
+
+export async function measure(prepared, { runs = 10, minRuns = 3, budgetMs = 3000 } = {}) {
+  const { run, release = () => {} } = prepared;
+  // Warm-up: pipelines compile, pools fill, the JIT settles. A second warm-up call when cheap.
+  let t0 = now();
+  await release(await run());
+  const first = now() - t0;
+  if (first < budgetMs / 10) await release(await run());
+  const times = [];
+  let last;
+  let spent = 0;
+  const want = Math.max(1, runs);
+  const atLeast = Math.min(minRuns, want);
+  for (let i = 0; i < want; i++) {
+    t0 = now();
+    const r = await run();
+    const dt = now() - t0;
+    times.push(dt);
+    spent += dt;
+    if (i > 0) await release(last);
+    last = r;
+    if (times.length >= atLeast && spent >= budgetMs) break;
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1], runs: times.length, warmupMs: first, last, release };
+}
