@@ -7,11 +7,24 @@ import { defineConfig } from 'vite';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** `/` sends the browser to the page, so the URL Vite prints works as it is. */
+const toPage = {
+  name: 'bench-page-redirect',
+  configureServer(server) {
+    server.middlewares.use((req, res, next) => {
+      if (req.url !== '/' && req.url !== '/index.html') return next();
+      res.statusCode = 302;
+      res.setHeader('Location', '/bench/page/');
+      res.end();
+    });
+  },
+};
+
 export default defineConfig({
   root,
+  plugins: [toPage],
   cacheDir: path.join(root, 'node_modules/.vite-bench'),
   server: {
-    open: '/bench/page/',
     headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
     fs: { allow: [root] },
   },
