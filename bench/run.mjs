@@ -147,7 +147,8 @@ const targets = evaluateTargets(rows);
 if (targets.length) console.log(`\n== issue 4 targets (this run)\n${targetsText(targets)}`);
 
 const real = Object.values(header.envs).map((e) => e.adapter).filter((a) => a && !a.emulated);
-const name = opts.out ?? (real.length ? adapterSlug(real[0]) : 'latest');
+// Quick runs (CI) never replace the committed full results.
+const name = opts.out ?? `${real.length ? adapterSlug(real[0]) : 'latest'}${opts.quick ? '-quick' : ''}`;
 const dir = path.join(ROOT, 'bench/results');
 fs.mkdirSync(dir, { recursive: true });
 const result = { header, targets, rows };
