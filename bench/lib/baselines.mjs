@@ -7,7 +7,9 @@ import { bceWithLogitsModel, crossEntropyModel, rowModel } from './onnx.mjs';
  * TF.js on one backend ('cpu', 'wasm', 'webgpu'). Cross-entropy is tf.losses.softmaxCrossEntropy on
  * one-hot labels (TF.js has no sparse form; the one-hot is built inside the timed call from the
  * int32 labels), BCE is tf.losses.sigmoidCrossEntropy; both reduce with the default
- * SUM_BY_NONZERO_WEIGHTS, i.e. the mean.
+ * SUM_BY_NONZERO_WEIGHTS, i.e. the mean. 'ceGrad' is tf.valueAndGrad of that cross-entropy w.r.t. the
+ * logits (one-hot built inside the timed call too): the loss is read back, the gradient tensor stays on
+ * the backend in 'resident' (read back only by the check).
  */
 export function tfjsImpl(tf, backend) {
   const gpu = backend === 'webgpu';
@@ -30,6 +32,11 @@ export function tfjsImpl(tf, backend) {
         bce: (i) => tf.tidy(() => tf.losses.sigmoidCrossEntropy(i.y, i.x)),
         softmax: (i) => tf.softmax(i.x),
         logSoftmax: (i) => tf.logSoftmax(i.x),
+        ceGrad: (i) => tf.tidy(() => {
+          const labels = tf.oneHot(i.t, d.C);
+          const { value, grad } = tf.valueAndGrad((x) => tf.losses.softmaxCrossEntropy(labels, x))(i.x);
+          return { value, grad };
+        }),
       }[c.op];
       const reduced = c.op === 'ce' || c.op === 'bce';
       const free = (i) => { for (const v of Object.values(i)) v?.dispose(); };
@@ -39,6 +46,25 @@ export function tfjsImpl(tf, backend) {
         if (be.commandEncoder) { be.endComputePassEncoder?.(); be.submitQueue(); }
         await be.device.queue.onSubmittedWorkDone();
       };
+      if (c.op === 'ceGrad') {
+        const own = mode === 'end-to-end';
+        const i0 = own ? undefined : inputs();
+        if (gpu && i0) { const warm = tf.tidy(() => tf.sum(tf.add(i0.x, 0))); await warm.data(); warm.dispose(); }
+        return {
+          run: async () => {
+            const i = i0 ?? inputs();
+            const r = op(i);
+            const loss = (await r.value.data())[0];
+            r.value.dispose();
+            if (own) { const grad = await r.grad.data(); r.grad.dispose(); free(i); return { loss, grad }; }
+            if (gpu) await settle(); else await r.grad.data();
+            return { loss, grad: r.grad };
+          },
+          read: async (r) => ({ loss: r.loss, grad: r.grad instanceof Float32Array ? r.grad : await r.grad.data() }),
+          release: (r) => { if (!(r.grad instanceof Float32Array)) r.grad.dispose(); },
+          dispose() { if (i0) free(i0); },
+        };
+      }
       if (mode === 'end-to-end') {
         return {
           run: async () => {
@@ -94,7 +120,7 @@ export function ortImpl(ort, { impl, ep, device = 'cpu', ops, sessionOptions = {
   const gpu = device === 'gpu';
   return {
     impl, device, role: 'baseline', modes: gpu ? ['end-to-end', 'resident'] : ['host'],
-    supports: (op) => !ops || ops.includes(op),
+    supports: (op) => op in models && (!ops || ops.includes(op)), // no training graphs: no 'ceGrad'
     async prepare(c, d, mode) {
       const shape = c.op === 'bce' ? [d.n] : [d.N, d.C];
       const s = await session(c.op, mode === 'resident' ? 'gpu-buffer' : undefined);

@@ -1,14 +1,18 @@
 // The benchmark cases (issue 4): which ops at which shapes, the presets, and the synthetic inputs
 // (seeded, so every implementation and both environments see the same numbers).
 
-/** Ops: cross-entropy with class-index targets ('mean'), softmax, logSoftmax, BCE-with-logits ('mean'). */
-export const OPS = ['ce', 'softmax', 'logSoftmax', 'bce'];
+/**
+ * Ops: cross-entropy with class-index targets ('mean'), softmax, logSoftmax, BCE-with-logits ('mean'), and
+ * (issue 5) cross-entropy with class-index targets ('mean') together with its gradient w.r.t. the logits.
+ */
+export const OPS = ['ce', 'softmax', 'logSoftmax', 'bce', 'ceGrad'];
 
 export const OP_LABELS = {
   ce: 'cross-entropy (index targets, mean)',
   softmax: 'softmax',
   logSoftmax: 'logSoftmax',
   bce: 'BCE with logits (mean)',
+  ceGrad: 'cross-entropy + gradient (mean)',
 };
 
 /** Shapes per op for the full suite. */
@@ -17,6 +21,7 @@ export const FULL_SHAPES = {
   softmax: ['4096x1000', '512x32000'],
   logSoftmax: ['4096x1000', '512x32000'],
   bce: ['16M'],
+  ceGrad: ['4096x1000', '512x32000'],
 };
 
 /** The CI preset: one shape per op family, small enough that the whole run takes well under 3 minutes. */
@@ -25,6 +30,7 @@ export const QUICK_SHAPES = {
   softmax: ['4096x1000'],
   logSoftmax: [],
   bce: ['1M'],
+  ceGrad: ['4096x1000'],
 };
 
 /** "4096x1000" → [4096, 1000]; "16M" → [16777216]; "1M" → [1048576]; "1000" → [1000]. */
@@ -63,10 +69,15 @@ export function selectCases({ ops, shapes, quick } = {}) {
   return cases;
 }
 
-/** Bytes the op must move at least: inputs read (+ the output written for softmax/logSoftmax). */
+/**
+ * Bytes the op must move at least: inputs read (+ the output written for softmax/logSoftmax). The loss
+ * with its gradient reads the logits twice (the row's log-sum-exp first, then softmax − one-hot), the
+ * targets once, and writes the gradient once.
+ */
 export function bytesOf(c) {
   const n = c.dims.reduce((a, b) => a * b, 1);
   if (c.op === 'ce') return 4 * n + 4 * c.dims[0];
+  if (c.op === 'ceGrad') return 12 * n + 4 * c.dims[0];
   if (c.op === 'bce') return 8 * n;
   return 8 * n;
 }
@@ -84,7 +95,7 @@ export function rng(seed) {
 }
 
 /**
- * Inputs of a case: logits x uniform in [-4, 4); class indices t for 'ce'; BCE targets y in [0, 1).
+ * Inputs of a case: logits x uniform in [-4, 4); class indices t for 'ce' and 'ceGrad'; BCE targets y in [0, 1).
  * Seeded by the case id, so a case has the same data in every environment and run.
  */
 export function makeData(c, seed = 20240521) {
@@ -95,7 +106,7 @@ export function makeData(c, seed = 20240521) {
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) x[i] = r() * 8 - 4;
   const data = { x, n };
-  if (c.op === 'ce') {
+  if (c.op === 'ce' || c.op === 'ceGrad') {
     const [N, C] = c.dims;
     data.N = N; data.C = C;
     data.t = new Int32Array(N);

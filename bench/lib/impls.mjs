@@ -3,8 +3,8 @@
 // turns its last result into a number or a Float32Array for the check; `release` frees a result.
 //
 // Modes: GPU implementations run 'end-to-end' (host arrays in, a number or a host array out,
-// upload and download included) and 'resident' (inputs already on the device; softmax outputs stay
-// there). CPU implementations run 'host': inputs in the implementation's own form, made beforehand
+// upload and download included) and 'resident' (inputs already on the device; softmax outputs and
+// the ceGrad gradient stay there). CPU implementations run 'host': inputs in the implementation's own form, made beforehand
 // (Float32Array for this library and plain JS, a tensor for TF.js and ONNX Runtime).
 
 import { readBuffer, uploadBuffer } from './gpu-floor.mjs';
@@ -15,6 +15,8 @@ const shapeOf = (c, d) => (c.op === 'bce' ? [d.n] : [d.N, d.C]);
 
 /** Awaits a value; host tensors {data} become their data. */
 const plain = (r) => (r && typeof r === 'object' && 'data' in r && !(r instanceof Float32Array) ? r.data : r);
+/** A { loss, grad } result with a host gradient tensor → { loss, grad: Float32Array } for the check. */
+const plainGrad = (r) => ({ loss: r.loss, grad: r.grad.data });
 
 /** webgpu-losses on its WebGPU backend (`losses.device` holds the resident inputs). */
 export function libraryGpu(losses) {
@@ -29,8 +31,9 @@ export function libraryGpu(losses) {
           bce: () => losses.binaryCrossEntropyWithLogits({ data: d.x, shape }, d.y),
           softmax: () => losses.softmax({ data: d.x, shape }),
           logSoftmax: () => losses.logSoftmax({ data: d.x, shape }),
+          ceGrad: () => losses.crossEntropy({ data: d.x, shape }, d.t, { grad: true }),
         }[c.op];
-        return { run: call, read: (r) => plain(r), dispose() {} };
+        return { run: call, read: c.op === 'ceGrad' ? plainGrad : (r) => plain(r), dispose() {} };
       }
       const xb = uploadBuffer(device, d.x);
       const second = d.t ?? d.y;
@@ -41,7 +44,21 @@ export function libraryGpu(losses) {
         bce: () => losses.binaryCrossEntropyWithLogits(x, { buffer: yb, shape }),
         softmax: async () => { const r = await losses.softmax(x, { output: 'device' }); await device.queue.onSubmittedWorkDone(); return r; },
         logSoftmax: async () => { const r = await losses.logSoftmax(x, { output: 'device' }); await device.queue.onSubmittedWorkDone(); return r; },
+        // The loss comes back as a number; the gradient stays on the device (output: 'device').
+        ceGrad: async () => {
+          const r = await losses.crossEntropy(x, { buffer: yb, shape: [d.N], dtype: 'int32' }, { grad: true, output: 'device' });
+          await device.queue.onSubmittedWorkDone();
+          return r;
+        },
       }[c.op];
+      if (c.op === 'ceGrad') {
+        return {
+          run: call,
+          read: async (r) => ({ loss: r.loss, grad: await readBuffer(device, r.grad.buffer, d.x.length * 4) }),
+          release: (r) => r?.grad?.buffer?.destroy(),
+          dispose() { xb.destroy(); yb?.destroy(); },
+        };
+      }
       return {
         run: call,
         read: (r) => (r && r.buffer ? readBuffer(device, r.buffer, d.x.length * 4) : r),
@@ -63,8 +80,9 @@ export function libraryCpu(losses) {
         bce: () => losses.binaryCrossEntropyWithLogits({ data: d.x, shape }, d.y),
         softmax: () => losses.softmax({ data: d.x, shape }),
         logSoftmax: () => losses.logSoftmax({ data: d.x, shape }),
+        ceGrad: () => losses.crossEntropy({ data: d.x, shape }, d.t, { grad: true }),
       }[c.op];
-      return { run: call, read: (r) => plain(r), dispose() {} };
+      return { run: call, read: c.op === 'ceGrad' ? plainGrad : (r) => plain(r), dispose() {} };
     },
   };
 }
@@ -90,6 +108,24 @@ export const plainJs = {
           total += Math.log(s) + m - x[o + t[i]];
         }
         return total / N;
+      },
+      ceGrad() {
+        // Per row: max, Σ exp, then the gradient (softmax − one-hot) / N from a second exp pass.
+        const { t, N, C } = d;
+        const grad = new Float32Array(N * C);
+        let total = 0;
+        for (let i = 0; i < N; i++) {
+          const o = i * C;
+          let m = -Infinity;
+          for (let j = 0; j < C; j++) m = Math.max(m, x[o + j]);
+          let s = 0;
+          for (let j = 0; j < C; j++) s += Math.exp(x[o + j] - m);
+          const lse = m + Math.log(s);
+          total += lse - x[o + t[i]];
+          for (let j = 0; j < C; j++) grad[o + j] = Math.exp(x[o + j] - lse) / N;
+          grad[o + t[i]] -= 1 / N;
+        }
+        return { loss: total / N, grad };
       },
       softmax() {
         const { N, C } = d;
@@ -141,7 +177,10 @@ function jsSum(a) {
   return (s0 + s1) + (s2 + s3);
 }
 
-/** The plain-JS CPU floor: read every input once (4 accumulators), or copy the logits for softmax. */
+/**
+ * The plain-JS CPU floor: read every input once (4 accumulators), or copy the logits for softmax. For
+ * 'ceGrad' this is the cross-entropy read floor (logits and targets read once).
+ */
 export const floorJs = {
   impl: 'floor-js', device: 'cpu', role: 'floor', modes: ['host'], supports: ALL,
   prepare(c, d) {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeAdapter } from './adapter.mjs';
 import { ortImpl, tfjsImpl } from './baselines.mjs';
 import { gpuFloor } from './gpu-floor.mjs';
@@ -38,6 +38,24 @@ function chooseVulkanDrivers() {
   return `SwiftShader (${SWIFTSHADER_ICD}): ${found ? `the system drivers offer only ${found.description || found.vendor}` : 'no GPU adapter from the system drivers'}`;
 }
 
+/**
+ * Registers TF.js's gradient functions (for the 'ceGrad' baselines). tfjs-core's CommonJS bundle has
+ * none; its ESM `dist/register_all_gradients.js` imports extensionless paths, which Node's ESM loader
+ * does not resolve, so a resolve hook adds '.js' for imports inside tfjs-core's dist/. The ESM copy
+ * shares the engine and the gradient registry with the bundle (both live on the global namespace).
+ */
+async function registerTfjsGradients() {
+  const { register } = await import('node:module');
+  const hook = `export async function resolve(s, ctx, next) {
+    if (ctx.parentURL && ctx.parentURL.includes('/@tensorflow/tfjs-core/dist/') && s.startsWith('.') && !/\\.[cm]?js$/.test(s)) {
+      try { return await next(s + '.js', ctx); } catch { /* a directory or something else */ }
+    }
+    return next(s, ctx);
+  }`;
+  register(`data:text/javascript,${encodeURIComponent(hook)}`);
+  await import(pathToFileURL(path.join(path.dirname(require.resolve('@tensorflow/tfjs-core/package.json')), 'dist', 'register_all_gradients.js')).href);
+}
+
 export async function nodeEnvironment({ log = () => {} } = {}) {
   process.env.XDG_RUNTIME_DIR ??= os.tmpdir();
   const vulkan = chooseVulkanDrivers();
@@ -64,6 +82,7 @@ export async function nodeEnvironment({ log = () => {} } = {}) {
 
   try {
     const tf = await import('@tensorflow/tfjs-core');
+    await registerTfjsGradients(); // tf.grad needs the kernels' gradients (the tfjs union package registers them; tfjs-core alone does not)
     await import('@tensorflow/tfjs-backend-cpu');
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);

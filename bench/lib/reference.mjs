@@ -4,7 +4,10 @@
 // - a loss (a number): |value − ref| / |ref|;
 // - softmax / logSoftmax (a tensor): max over elements of |value − ref| / max(1, |ref|), i.e. the
 //   absolute error of a probability and the relative error of a log-probability below −1;
-// - a floor (a sum of the inputs, or a copy): |sum − ref| / Σ|inputs|, or 0 when the copy is exact.
+// - a floor (a sum of the inputs, or a copy): |sum − ref| / Σ|inputs|, or 0 when the copy is exact;
+// - a loss with its gradient ({ loss, grad }): the larger of the loss's error and the gradient's, the
+//   gradient's being the max over elements of |g − ref| / max(|ref|, 1/(N·C)) (relative, with |ref|
+//   floored at the gradient of a uniform row, so probabilities far below 1/C are held absolutely).
 // Tolerances follow DESIGN.md §3: losses 2e-5 (relative), probabilities 1e-6, log-probabilities 2e-5.
 
 /** Neumaier-compensated float64 sum. */
@@ -34,6 +37,49 @@ export function crossEntropyRef(x, t, N, C) {
     s = u;
   }
   return (s + c) / N;
+}
+
+/**
+ * The float64 gradient of mean cross-entropy w.r.t. the logits, (softmax(x) − onehot(t)) / N, as a
+ * Float64Array (ceGradError computes the same values row by row; this one is for tests and profiling).
+ */
+export function crossEntropyGradRef(x, t, N, C) {
+  const g = new Float64Array(N * C);
+  for (let i = 0; i < N; i++) {
+    const o = i * C;
+    let m = -Infinity;
+    for (let j = 0; j < C; j++) if (x[o + j] > m) m = x[o + j];
+    let e = 0;
+    for (let j = 0; j < C; j++) e += Math.exp(x[o + j] - m);
+    const lse = m + Math.log(e);
+    for (let j = 0; j < C; j++) g[o + j] = Math.exp(x[o + j] - lse) / N;
+    g[o + t[i]] -= 1 / N;
+  }
+  return g;
+}
+
+/**
+ * max |grad − ref| / max(|ref|, 1/(N·C)) of a mean cross-entropy gradient, with the float64 reference
+ * of crossEntropyGradRef computed row by row (no N·C float64 array held).
+ */
+export function ceGradError(x, t, N, C, grad) {
+  if (!grad || grad.length !== N * C) return Infinity;
+  const small = 1 / (N * C);
+  let worst = 0;
+  for (let i = 0; i < N; i++) {
+    const o = i * C;
+    let m = -Infinity;
+    for (let j = 0; j < C; j++) if (x[o + j] > m) m = x[o + j];
+    let e = 0;
+    for (let j = 0; j < C; j++) e += Math.exp(x[o + j] - m);
+    const lse = m + Math.log(e);
+    for (let j = 0; j < C; j++) {
+      const ref = (Math.exp(x[o + j] - lse) - (j === t[i] ? 1 : 0)) / N;
+      const err = Math.abs(grad[o + j] - ref) / Math.max(Math.abs(ref), small);
+      if (!(err <= worst)) worst = Number.isNaN(err) ? Infinity : err;
+    }
+  }
+  return worst;
 }
 
 /** Mean BCE-with-logits, float64: max(x, 0) − x·y + log(1 + e^−|x|). */
@@ -73,20 +119,24 @@ export function scalarError(value, ref) {
   return Math.abs(value - ref) / Math.abs(ref);
 }
 
-export const TOLERANCE = { ce: 2e-5, bce: 2e-5, softmax: 1e-6, logSoftmax: 2e-5, floor: 1e-5 };
+export const TOLERANCE = { ce: 2e-5, ceGrad: 2e-5, bce: 2e-5, softmax: 1e-6, logSoftmax: 2e-5, floor: 1e-5 };
 
 /**
  * The reference of one case, computed once: `error(op, result)` gives max_rel_err of a result
- * (a number for losses, a Float32Array for softmax/logSoftmax).
+ * (a number for losses, a Float32Array for softmax/logSoftmax, { loss, grad } for 'ceGrad').
  */
 export function referenceOf(c, d) {
   let loss;
-  if (c.op === 'ce') loss = crossEntropyRef(d.x, d.t, d.N, d.C);
+  if (c.op === 'ce' || c.op === 'ceGrad') loss = crossEntropyRef(d.x, d.t, d.N, d.C);
   else if (c.op === 'bce') loss = bceWithLogitsRef(d.x, d.y);
   let floor;
   return {
     loss,
     error(result) {
+      if (c.op === 'ceGrad') {
+        if (!result || typeof result !== 'object') return Infinity;
+        return Math.max(scalarError(result.loss, loss), ceGradError(d.x, d.t, d.N, d.C, result.grad));
+      }
       if (c.op === 'ce' || c.op === 'bce') return scalarError(result, loss);
       return rowsError(d.x, d.N, d.C, result, c.op === 'logSoftmax');
     },

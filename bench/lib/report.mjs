@@ -236,7 +236,8 @@ export function evaluateTargets(rows) {
   const envs = [...new Set(rows.map((r) => r.env))];
   const push = (target, env, c, value, met, detail) => out.push({ target, env, case: c, value, met, detail });
   for (const env of envs) {
-    for (const r of rows.filter((x) => x.env === env && x.impl === 'webgpu-losses' && x.device === 'gpu' && timed(x))) {
+    // Issue 4's floor targets are about the forward ops; 'ceGrad' (issue 5) is reported below, not targeted.
+    for (const r of rows.filter((x) => x.env === env && x.impl === 'webgpu-losses' && x.device === 'gpu' && x.op !== 'ceGrad' && timed(x))) {
       if (r.mode === 'resident' && r.ratio_floor) push('GPU resident ≤ 2× read floor', env, `${r.op} ${r.shape}`, `${fmtX(r.ratio_floor)} floor`, r.ratio_floor <= 2 && r.ok);
       if (r.mode === 'end-to-end' && r.ratio_floor) push('GPU end-to-end ≤ 3× (floor + upload)', env, `${r.op} ${r.shape}`, `${fmtX(r.ratio_floor)} floor`, r.ratio_floor <= 3 && r.ok);
     }
@@ -252,6 +253,10 @@ export function evaluateTargets(rows) {
       if (tcpu) push('CPU CE ≥ 30× faster than tfjs-cpu', env, `ce ${r.shape}`, `${(tcpu.median_ms / r.median_ms).toFixed(1)}× faster`, tcpu.median_ms / r.median_ms >= 30 && r.ok);
       if (twasm) push('CPU CE ≥ 2× faster than tfjs-wasm', env, `ce ${r.shape}`, `${(twasm.median_ms / r.median_ms).toFixed(2)}× faster`, twasm.median_ms / r.median_ms >= 2 && r.ok);
       if (ort) push(`CPU CE vs ${ort.impl} (report only)`, env, `ce ${r.shape}`, `${(r.median_ms / ort.median_ms).toFixed(1)}× slower`, null);
+    }
+    for (const r of rows.filter((x) => x.env === env && x.impl === 'webgpu-losses' && x.op === 'ceGrad' && timed(x))) {
+      const tf = find(rows, env, `tfjs-${r.device === 'gpu' ? 'webgpu' : 'wasm'}`, r.device, 'ceGrad', r.shape, r.device === 'gpu' ? r.mode : undefined);
+      if (tf) push(`CE + gradient vs ${tf.impl}${r.device === 'gpu' ? ` (${r.mode})` : ''} (report only)`, env, `ceGrad ${r.shape}`, `${(tf.median_ms / r.median_ms).toFixed(1)}× faster`, null);
     }
     for (const r of rows.filter((x) => x.env === env && x.impl === 'webgpu-losses' && x.device === 'cpu' && x.op === 'bce' && timed(x))) {
       const twasm = find(rows, env, 'tfjs-wasm', 'cpu', 'bce', r.shape);

@@ -34,6 +34,7 @@ export async function browserEnvironment({ log = () => {} } = {}) {
 
   try {
     const tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-core/dist/register_all_gradients.js'); // tf.grad needs the kernels' gradients (the tfjs union package registers them; tfjs-core alone does not)
     await import('@tensorflow/tfjs-backend-cpu');
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(`${NODE_MODULES}@tensorflow/tfjs-backend-wasm/dist/`);
