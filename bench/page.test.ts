@@ -28,7 +28,7 @@ test('the quick preset runs in the page and renders a table and a chart with num
   expect(await page.$eval('#adapter', (e) => e.textContent)).toMatch(/WebGPU adapter: /);
   await page.click('#preset-quick');
   const checked = await page.$$eval('input[name=case]:checked', (els) => els.map((e) => (e as HTMLInputElement).value));
-  expect(checked).toEqual(['ce|4096x1000', 'softmax|4096x1000', 'bce|1M']);
+  expect(checked).toEqual(['ce|4096x1000', 'softmax|4096x1000', 'bce|1M', 'ceGrad|4096x1000']);
   await page.click('#run');
   await page.waitForSelector('#table table.results', { timeout: 300_000 });
 
@@ -41,7 +41,7 @@ test('the quick preset runs in the page and renders a table and a chart with num
     expect(Number(r[8]), r.join(' ')).toBeGreaterThan(0);
   }
   const ours = rows.filter((r) => r[1] === 'webgpu-losses');
-  expect(ours.map((r) => `${r[2]} ${r[3]}`).sort()).toEqual([...Array(3).fill('cpu host'), ...Array(3).fill('gpu end-to-end'), ...Array(3).fill('gpu resident')]);
+  expect(ours.map((r) => `${r[2]} ${r[3]}`).sort()).toEqual([...Array(4).fill('cpu host'), ...Array(4).fill('gpu end-to-end'), ...Array(4).fill('gpu resident')]);
   for (const r of [...ours, ...rows.filter((x) => x[1].startsWith('floor-'))]) expect(r[12], r.join(' ')).toBe('ok');
   for (const r of rows.filter((x) => x[1] !== 'floor-gpu' && x[2] === 'gpu')) expect(r[9], r.join(' ')).toMatch(/^\d+(\.\d+)?×$/);
 
@@ -52,7 +52,7 @@ test('the quick preset runs in the page and renders a table and a chart with num
   }));
   const timedBars = rows.filter((r) => !r[1].startsWith('floor-')).length;
   expect(chart.bars).toBeGreaterThanOrEqual(timedBars);
-  expect(chart.floors).toBeGreaterThanOrEqual(9); // 3 cases × (GPU resident, GPU end-to-end, CPU)
+  expect(chart.floors).toBeGreaterThanOrEqual(12); // 4 cases × (GPU resident, GPU end-to-end, CPU)
   expect(chart.values.length).toBe(timedBars);
   for (const v of chart.values) expect(v).toMatch(/\d+(\.\d+)? ms · \d+(\.\d+)?× floor/);
   expect(errors).toEqual([]);
