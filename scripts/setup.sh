@@ -18,7 +18,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # .npmrc says the same: the onnxruntime-node baseline downloads nothing at install time.
+  # The onnxruntime-node baseline downloads nothing at install time (package.json allowScripts says so too).
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 fi
 npm run build >/dev/null

@@ -274,7 +274,8 @@ function encodeReduce(call: Call, ctx: GpuContext, family: 'reduceRecords' | 're
   return total;
 }
 
-async function finish<T>(call: Call, ctx: GpuContext, work: () => Promise<T>): Promise<T> {
+/** Runs a call's work and always returns its buffers to the pool. */
+async function finish<T>(call: Call, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } finally {
@@ -298,7 +299,7 @@ function labelsMessage(job: RowJob): string {
 
 export async function runRows(ctx: GpuContext, job: RowJob, output: 'normalize' | 'losses'): Promise<Out> {
   const call = new Call(ctx);
-  return finish(call, ctx, async () => {
+  return finish(call, async () => {
     const { out, floats, status } = encodeRows(call, ctx, job, output);
     const [data] = await collect(call, [{ buffer: out, floats, device: job.device }], isDevice(job.target) ? status : undefined, labelsMessage(job));
     return data;
@@ -317,7 +318,7 @@ function encodeRowSums(call: Call, ctx: GpuContext, job: RowJob, records: GPUBuf
 
 export async function runRowSums(ctx: GpuContext, job: RowJob): Promise<number[]> {
   const call = new Call(ctx);
-  return finish(call, ctx, async () => {
+  return finish(call, async () => {
     const { out, status } = encodeRows(call, ctx, job, 'records');
     const total = encodeRowSums(call, ctx, job, out);
     const [sums] = await collect(call, [{ buffer: total, floats: recordWidth(job.op) }], isDevice(job.target) ? status : undefined, labelsMessage(job));
@@ -345,7 +346,7 @@ function gradOut(job: RowJob | ElementJob, spec: GradSpec, grad: Out): Out {
 
 export async function runRowGrad(ctx: GpuContext, job: RowJob, spec: GradSpec): Promise<GradResult> {
   const call = new Call(ctx);
-  return finish(call, ctx, async () => {
+  return finish(call, async () => {
     const { C, inner, rows } = job.layout;
     const none = spec.reduction === 'none';
     const enc = encodeRows(call, ctx, job, none ? 'losses' : 'records', true);
@@ -419,7 +420,7 @@ const OUTSIDE = (job: ElementJob) => `${job.method}: input holds values outside 
 
 export async function runElementwise(ctx: GpuContext, job: ElementJob): Promise<Out> {
   const call = new Call(ctx);
-  return finish(call, ctx, async () => {
+  return finish(call, async () => {
     const { bind, status } = elementBinder(call, ctx, job);
     const out = job.device ? call.owned(job.n) : call.output(job.n);
     encodeMap(call, ctx, job, bind, 'map', out);
@@ -434,7 +435,7 @@ function encodeElementSum(call: Call, ctx: GpuContext, job: ElementJob, bind: Bi
 
 export async function runElementSum(ctx: GpuContext, job: ElementJob): Promise<number> {
   const call = new Call(ctx);
-  return finish(call, ctx, async () => {
+  return finish(call, async () => {
     const { bind, status } = elementBinder(call, ctx, job);
     const total = encodeElementSum(call, ctx, job, bind);
     return ((await collect(call, [{ buffer: total, floats: 1 }], checkedStatus(job, status), OUTSIDE(job)))[0] as Float32Array)[0];
@@ -444,7 +445,7 @@ export async function runElementSum(ctx: GpuContext, job: ElementJob): Promise<n
 /** Element-wise loss and gradient: the loss pass (map or sums), then the gradient pass. */
 export async function runElementGrad(ctx: GpuContext, job: ElementJob, spec: GradSpec): Promise<GradResult> {
   const call = new Call(ctx);
-  return finish(call, ctx, async () => {
+  return finish(call, async () => {
     const { bind, status, x } = elementBinder(call, ctx, job);
     const none = spec.reduction === 'none';
     let losses: GPUBuffer;

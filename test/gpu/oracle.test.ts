@@ -51,12 +51,6 @@ afterAll(() => {
 
 const regular = CASES.filter((c) => !c.tags.includes('huge'));
 
-/** Classes of the case's rows (1 for element-wise methods). */
-function classesOf(c: Case): number {
-  const d = rowDim(c);
-  return d === undefined ? 1 : layout(c.shape, d).C;
-}
-
 /**
  * Cases whose rows would each take a 256-lane workgroup with barriers cost ~3 ms a row on SwiftShader
  * (2 cores): under a workgroup profile only those with at most 64 rows run (the [40, 1000] and
