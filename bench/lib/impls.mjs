@@ -18,6 +18,18 @@ const plain = (r) => (r && typeof r === 'object' && 'data' in r && !(r instanceo
 /** A { loss, grad } result with a host gradient tensor → { loss, grad: Float32Array } for the check. */
 const plainGrad = (r) => ({ loss: r.loss, grad: r.grad.data });
 
+/** The library called with host arrays (either backend): the timed call and how to read its result. */
+function hostCall(losses, c, d, shape) {
+  const call = {
+    ce: () => losses.crossEntropy({ data: d.x, shape }, d.t),
+    bce: () => losses.binaryCrossEntropyWithLogits({ data: d.x, shape }, d.y),
+    softmax: () => losses.softmax({ data: d.x, shape }),
+    logSoftmax: () => losses.logSoftmax({ data: d.x, shape }),
+    ceGrad: () => losses.crossEntropy({ data: d.x, shape }, d.t, { grad: true }),
+  }[c.op];
+  return { run: call, read: c.op === 'ceGrad' ? plainGrad : (r) => plain(r), dispose() {} };
+}
+
 /** webgpu-losses on its WebGPU backend (`losses.device` holds the resident inputs). */
 export function libraryGpu(losses) {
   const device = losses.device;
@@ -26,14 +38,7 @@ export function libraryGpu(losses) {
     prepare(c, d, mode) {
       const shape = shapeOf(c, d);
       if (mode === 'end-to-end') {
-        const call = {
-          ce: () => losses.crossEntropy({ data: d.x, shape }, d.t),
-          bce: () => losses.binaryCrossEntropyWithLogits({ data: d.x, shape }, d.y),
-          softmax: () => losses.softmax({ data: d.x, shape }),
-          logSoftmax: () => losses.logSoftmax({ data: d.x, shape }),
-          ceGrad: () => losses.crossEntropy({ data: d.x, shape }, d.t, { grad: true }),
-        }[c.op];
-        return { run: call, read: c.op === 'ceGrad' ? plainGrad : (r) => plain(r), dispose() {} };
+        return hostCall(losses, c, d, shape);
       }
       const xb = uploadBuffer(device, d.x);
       const second = d.t ?? d.y;
@@ -74,15 +79,7 @@ export function libraryCpu(losses) {
   return {
     impl: 'webgpu-losses', device: 'cpu', role: 'library', modes: ['host'], supports: ALL,
     prepare(c, d) {
-      const shape = shapeOf(c, d);
-      const call = {
-        ce: () => losses.crossEntropy({ data: d.x, shape }, d.t),
-        bce: () => losses.binaryCrossEntropyWithLogits({ data: d.x, shape }, d.y),
-        softmax: () => losses.softmax({ data: d.x, shape }),
-        logSoftmax: () => losses.logSoftmax({ data: d.x, shape }),
-        ceGrad: () => losses.crossEntropy({ data: d.x, shape }, d.t, { grad: true }),
-      }[c.op];
-      return { run: call, read: c.op === 'ceGrad' ? plainGrad : (r) => plain(r), dispose() {} };
+      return hostCall(losses, c, d, shapeOf(c, d));
     },
   };
 }

@@ -14,6 +14,7 @@ import { create } from 'webgpu';
 import { createLosses, LossError } from '../../src/index.js';
 import type { AdapterProfile, DeviceTensor, HostTensor, Losses } from '../../src/index.js';
 import { GRAD_OPS, compareGradCase, gradFixtureCases, runGradCase } from '../grad-fixtures.js';
+import { readBack as harnessReadBack } from './harness.js';
 import type { GradOp } from '../grad-fixtures.js';
 import * as ref from '../reference.js';
 import { baseSeed, classTargets, logits, numel, probTargets, randn, Rng, uniform, weights } from '../rng.js';
@@ -21,7 +22,7 @@ import { baseSeed, classTargets, logits, numel, probTargets, randn, Rng, uniform
 /** Referenced from module scope for the life of the file: a collected GPU object aborts the process. */
 const gpu = create([]);
 const SEED = baseSeed();
-const STORAGE = 128, COPY_DST = 8, COPY_SRC = 4, MAP_READ = 1;
+const STORAGE = 128, COPY_DST = 8, COPY_SRC = 4;
 
 interface Pair { name: string; gpu: Losses; oracle: Losses }
 const pairs: Record<string, Pair> = {};
@@ -66,17 +67,8 @@ function upload(data: Float32Array | Int32Array): GPUBuffer {
   return b;
 }
 
-async function readBack(buffer: GPUBuffer, floats: number): Promise<Float32Array> {
-  const bytes = Math.max(4, floats * 4);
-  const staging = device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: MAP_READ | COPY_DST });
-  const enc = device.createCommandEncoder();
-  enc.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
-  device.queue.submit([enc.finish()]);
-  await staging.mapAsync(MAP_READ);
-  const out = new Float32Array(staging.getMappedRange().slice(0, floats * 4));
-  staging.unmap();
-  staging.destroy();
-  return out;
+function readBack(buffer: GPUBuffer, floats: number): Promise<Float32Array> {
+  return harnessReadBack(device, buffer, floats);
 }
 
 async function readTensor(t: DeviceTensor): Promise<HostTensor> {
