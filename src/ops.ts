@@ -3,7 +3,7 @@
  * the jobs the backends execute, and PyTorch's reduction rules (applied on the host, in float32).
  */
 import { LossError } from './errors.js';
-import type { DeviceTensor, HostTensor, Reduction } from './types.js';
+import type { DeviceTensor, HostTensor } from './types.js';
 
 const f32 = Math.fround;
 
@@ -126,7 +126,7 @@ export function isDevice(x: unknown): x is DeviceTensor {
   return typeof x === 'object' && x !== null && 'buffer' in x && !ArrayBuffer.isView(x);
 }
 
-function numel(shape: readonly number[]): number {
+export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
@@ -345,5 +345,3 @@ export function scaleAt(scale: GradScale, sums: readonly number[] | undefined, i
   return (scale.gradOutput as Float32Array)[i];
 }
 
-export { numel };
-export type { Reduction };

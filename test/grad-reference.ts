@@ -14,6 +14,7 @@
  */
 import * as ref from './reference.js';
 import type { Arr, LossReduction, Ref } from './reference.js';
+import { geometry, normDim, size } from './reference.js';
 
 export interface GradRef {
   loss: number | Ref;
@@ -23,29 +24,6 @@ export interface GradRef {
 /** The upstream gradient of reduction 'none' (default ones). */
 export interface UpstreamOptions {
   gradOutput?: Arr;
-}
-
-function size(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-function normDim(dim: number | undefined, rank: number): number {
-  const r = Math.max(rank, 1);
-  const d = dim ?? -1;
-  if (!Number.isInteger(d) || d < -r || d >= r) throw new Error(`grad reference: dim ${d} out of range for rank ${rank}`);
-  return d < 0 ? d + r : d;
-}
-
-function geometry(shape: readonly number[], dim: number) {
-  const s = shape.length === 0 ? [1] : shape;
-  let outer = 1;
-  let inner = 1;
-  for (let i = 0; i < dim; i++) outer *= s[i];
-  for (let i = dim + 1; i < s.length; i++) inner *= s[i];
-  const C = s[dim];
-  return { outer, C, inner, rows: outer * inner, at: (o: number, c: number, i: number) => (o * C + c) * inner + i };
 }
 
 function classGeometry(shape: readonly number[]) {

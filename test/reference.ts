@@ -13,13 +13,13 @@ export interface Ref {
 }
 export type LossReduction = 'none' | 'mean' | 'sum';
 
-function size(shape: readonly number[]): number {
+export function size(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
-function normDim(dim: number | undefined, rank: number): number {
+export function normDim(dim: number | undefined, rank: number): number {
   const r = Math.max(rank, 1);
   const d = dim ?? -1;
   if (!Number.isInteger(d) || d < -r || d >= r) throw new Error(`reference: dim ${d} out of range for rank ${rank}`);
@@ -27,13 +27,13 @@ function normDim(dim: number | undefined, rank: number): number {
 }
 
 /** Row geometry along `dim`: element (o, c, i) is at (o·C + c)·inner + i. */
-function geometry(shape: readonly number[], dim: number) {
+export function geometry(shape: readonly number[], dim: number) {
   const s = shape.length === 0 ? [1] : shape;
   let outer = 1;
   let inner = 1;
   for (let i = 0; i < dim; i++) outer *= s[i];
   for (let i = dim + 1; i < s.length; i++) inner *= s[i];
-  return { outer, C: s[dim], inner, at: (o: number, c: number, i: number) => (o * s[dim] + c) * inner + i };
+  return { outer, C: s[dim], inner, rows: outer * inner, at: (o: number, c: number, i: number) => (o * s[dim] + c) * inner + i };
 }
 
 /** log Σ exp over a row; NaN if the row has a NaN or a +inf, -inf if every entry is -inf (torch gives NaN downstream). */

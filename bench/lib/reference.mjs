@@ -10,11 +10,11 @@
 //   floored at the gradient of a uniform row, so probabilities far below 1/C are held absolutely).
 // Tolerances follow DESIGN.md §3: losses 2e-5 (relative), probabilities 1e-6, log-probabilities 2e-5.
 
-/** Neumaier-compensated float64 sum. */
-export function sum64(values, f = (v) => v) {
+/** Neumaier-compensated float64 sum of term(0) … term(n − 1). */
+function sumOf(n, term) {
   let s = 0, c = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = f(values[i]);
+  for (let i = 0; i < n; i++) {
+    const v = term(i);
     const t = s + v;
     c += Math.abs(s) >= Math.abs(v) ? (s - t) + v : (v - t) + s;
     s = t;
@@ -22,45 +22,28 @@ export function sum64(values, f = (v) => v) {
   return s + c;
 }
 
+/** Neumaier-compensated float64 sum of f(values[i]). */
+export function sum64(values, f = (v) => v) {
+  return sumOf(values.length, (i) => f(values[i]));
+}
+
+/** log Σ e^x over the row of C logits at offset o, in float64. */
+function rowLse(x, o, C) {
+  let m = -Infinity;
+  for (let j = 0; j < C; j++) if (x[o + j] > m) m = x[o + j];
+  let e = 0;
+  for (let j = 0; j < C; j++) e += Math.exp(x[o + j] - m);
+  return m + Math.log(e);
+}
+
 /** Mean cross-entropy over rows of (N, C) logits with class-index targets, in float64. */
 export function crossEntropyRef(x, t, N, C) {
-  let s = 0, c = 0;
-  for (let i = 0; i < N; i++) {
-    const o = i * C;
-    let m = -Infinity;
-    for (let j = 0; j < C; j++) if (x[o + j] > m) m = x[o + j];
-    let e = 0;
-    for (let j = 0; j < C; j++) e += Math.exp(x[o + j] - m);
-    const v = Math.log(e) + m - x[o + t[i]];
-    const u = s + v;
-    c += Math.abs(s) >= Math.abs(v) ? (s - u) + v : (v - u) + s;
-    s = u;
-  }
-  return (s + c) / N;
+  return sumOf(N, (i) => rowLse(x, i * C, C) - x[i * C + t[i]]) / N;
 }
 
 /**
- * The float64 gradient of mean cross-entropy w.r.t. the logits, (softmax(x) − onehot(t)) / N, as a
- * Float64Array (ceGradError computes the same values row by row; this one is for tests and profiling).
- */
-export function crossEntropyGradRef(x, t, N, C) {
-  const g = new Float64Array(N * C);
-  for (let i = 0; i < N; i++) {
-    const o = i * C;
-    let m = -Infinity;
-    for (let j = 0; j < C; j++) if (x[o + j] > m) m = x[o + j];
-    let e = 0;
-    for (let j = 0; j < C; j++) e += Math.exp(x[o + j] - m);
-    const lse = m + Math.log(e);
-    for (let j = 0; j < C; j++) g[o + j] = Math.exp(x[o + j] - lse) / N;
-    g[o + t[i]] -= 1 / N;
-  }
-  return g;
-}
-
-/**
- * max |grad − ref| / max(|ref|, 1/(N·C)) of a mean cross-entropy gradient, with the float64 reference
- * of crossEntropyGradRef computed row by row (no N·C float64 array held).
+ * max |grad − ref| / max(|ref|, 1/(N·C)) of a mean cross-entropy gradient against the float64
+ * (softmax(x) − onehot(t)) / N, computed row by row (no N·C float64 array held).
  */
 export function ceGradError(x, t, N, C, grad) {
   if (!grad || grad.length !== N * C) return Infinity;
@@ -68,11 +51,7 @@ export function ceGradError(x, t, N, C, grad) {
   let worst = 0;
   for (let i = 0; i < N; i++) {
     const o = i * C;
-    let m = -Infinity;
-    for (let j = 0; j < C; j++) if (x[o + j] > m) m = x[o + j];
-    let e = 0;
-    for (let j = 0; j < C; j++) e += Math.exp(x[o + j] - m);
-    const lse = m + Math.log(e);
+    const lse = rowLse(x, o, C);
     for (let j = 0; j < C; j++) {
       const ref = (Math.exp(x[o + j] - lse) - (j === t[i] ? 1 : 0)) / N;
       const err = Math.abs(grad[o + j] - ref) / Math.max(Math.abs(ref), small);
@@ -84,14 +63,7 @@ export function ceGradError(x, t, N, C, grad) {
 
 /** Mean BCE-with-logits, float64: max(x, 0) − x·y + log(1 + e^−|x|). */
 export function bceWithLogitsRef(x, y) {
-  let s = 0, c = 0;
-  for (let i = 0; i < x.length; i++) {
-    const v = Math.max(x[i], 0) - x[i] * y[i] + Math.log1p(Math.exp(-Math.abs(x[i])));
-    const u = s + v;
-    c += Math.abs(s) >= Math.abs(v) ? (s - u) + v : (v - u) + s;
-    s = u;
-  }
-  return (s + c) / x.length;
+  return sumOf(x.length, (i) => Math.max(x[i], 0) - x[i] * y[i] + Math.log1p(Math.exp(-Math.abs(x[i])))) / x.length;
 }
 
 /** max |out − ref| / max(1, |ref|) for softmax (log = false) or logSoftmax (log = true) of (N, C) rows. */
@@ -100,11 +72,7 @@ export function rowsError(x, N, C, out, log) {
   let worst = 0;
   for (let i = 0; i < N; i++) {
     const o = i * C;
-    let m = -Infinity;
-    for (let j = 0; j < C; j++) if (x[o + j] > m) m = x[o + j];
-    let e = 0;
-    for (let j = 0; j < C; j++) e += Math.exp(x[o + j] - m);
-    const lse = m + Math.log(e);
+    const lse = rowLse(x, o, C);
     for (let j = 0; j < C; j++) {
       const ref = log ? x[o + j] - lse : Math.exp(x[o + j] - lse);
       const err = Math.abs(out[o + j] - ref) / Math.max(1, Math.abs(ref));
