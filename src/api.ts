@@ -1,113 +1,234 @@
-/** createLosses and the Losses facade: validates arguments, builds jobs, applies reductions. */
+/**
+ * createLosses and the Losses facade: validates and captures arguments at call time, builds jobs,
+ * applies reductions. Every rejection of a public method is a LossError (anything else that escapes
+ * is wrapped, with the original as `cause`).
+ */
 import { cpuBackend } from './cpu/backend.js';
 import { LossError } from './errors.js';
 import { createWebGpuBackend } from './gpu/backend.js';
 import type { WebGpuBackend } from './gpu/backend.js';
 import {
-  checkIndices, classWeight, dimOf, dropDim, elementWeight, fail, finishElements, finishRows, floatTarget,
-  floatTensor, ignoreIndexOf, indexTarget, isDevice, layoutOf, numel, reductionOf, smoothingOf,
+  dropDim, elementGradScale, finishElements, finishRows, isDevice, layoutOf, numel, recordWidth, rowGradScale,
 } from './ops.js';
-import { elementGradScale, rowGradScale } from './ops.js';
-import type { Backend, ElementJob, ElementOp, Out, RowJob, RowOp } from './ops.js';
-import type {
-  BceOptions, BceWithLogitsOptions, CreateLossesOptions, CrossEntropyOptions, DeviceTensor, EntropyOptions, GradOptions,
-  HostTensor, KlDivOptions, Losses, NllLossOptions, OutputOptions, SoftmaxOptions, TensorInput,
-} from './types.js';
+import type { Backend, ElementJob, ElementOp, F32Data, Out, RowJob, RowOp } from './ops.js';
+import type { AdapterProfile } from './plan.js';
+import type { CreateLossesOptions, DeviceTensor, HostTensor, Losses } from './types.js';
+import {
+  booleanOf, checkIndices, classWeight, dimOf, elementWeight, fail, floatTarget, floatTensor, ignoreIndexOf, indexTarget,
+  isF32, looksLikeIndices, optionsOf, overlaps, reductionOf, show, smoothingOf,
+} from './validate.js';
 
 export { LossError };
 
 const LOSS_REDUCTIONS = ['none', 'mean', 'sum'] as const;
+type Reduction = (typeof LOSS_REDUCTIONS)[number] | 'batchmean';
 
-type LossOptions = GradOptions & OutputOptions;
+/** The options each method accepts; anything else rejects (a typo must never give the default answer). */
+const GRAD = ['grad', 'gradOutput', 'inPlace', 'output'];
+const OPTIONS = {
+  softmax: ['dim', 'output'],
+  sigmoid: ['output'],
+  crossEntropy: ['weight', 'ignoreIndex', 'labelSmoothing', 'reduction', ...GRAD],
+  nllLoss: ['weight', 'ignoreIndex', 'reduction', ...GRAD],
+  binaryCrossEntropy: ['weight', 'reduction', ...GRAD],
+  binaryCrossEntropyWithLogits: ['weight', 'posWeight', 'reduction', ...GRAD],
+  klDiv: ['reduction', 'logTarget', ...GRAD],
+  entropy: ['dim', 'reduction', 'output'],
+  createLosses: ['backend', 'gpu', 'device', 'maxBindingBytes', 'maxBufferBytes', 'profile', 'poison'],
+} as const;
+type Opts = Record<string, unknown>;
 
-/** A per-element result as a host tensor, or a device tensor the caller owns. */
-function tensor(out: Out, shape: readonly number[]): HostTensor | DeviceTensor {
-  return out instanceof Float32Array ? { data: out, shape: [...shape] } : { buffer: out, shape: [...shape], dtype: 'float32' };
+/** The smallest binding or buffer size accepted: every op still runs, in small chunks. */
+const MIN_BYTES = 4096;
+
+// GPUBufferUsage values from the spec (the globals may not exist).
+const STORAGE = 128, COPY_SRC = 4, COPY_DST = 8;
+
+function asLossError(method: string, err: unknown): LossError {
+  if (err instanceof LossError) return err;
+  return new LossError(`${method}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
 function outputOf(method: string, output: unknown): boolean {
   if (output === undefined || output === 'host') return false;
   if (output === 'device') return true;
-  fail(method, `output = ${JSON.stringify(output)} must be 'host' or 'device'`);
+  fail(method, `output = ${show(output)} must be 'host' or 'device'`);
 }
 
-/** The validated gradient options, or undefined without `grad: true`. */
-function gradOf(method: string, opts: LossOptions, reduction: string, lossShape: readonly number[], input: unknown) {
-  if (opts.grad !== undefined && typeof opts.grad !== 'boolean') fail(method, `grad = ${String(opts.grad)} must be a boolean`);
-  if (opts.inPlace !== undefined && typeof opts.inPlace !== 'boolean') fail(method, `inPlace = ${String(opts.inPlace)} must be a boolean`);
-  if (!opts.grad) {
-    if (opts.gradOutput !== undefined || opts.inPlace) fail(method, 'gradOutput and inPlace need grad: true');
-    return undefined;
+// ---------------------------------------------------------------- createLosses
+
+function sizeOption(name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < MIN_BYTES) {
+    fail('createLosses', `${name} = ${show(v)} must be an integer number of bytes ≥ ${MIN_BYTES}`);
   }
-  if (opts.gradOutput !== undefined && reduction !== 'none') fail(method, `gradOutput needs reduction 'none' (reduction '${reduction}' gives a number, whose upstream gradient is 1)`);
-  const gradOutput = opts.gradOutput === undefined ? undefined : floatTarget(method, opts.gradOutput, lossShape, 'gradOutput');
-  if (opts.inPlace && opts.output === 'device' && !isDevice(input)) {
-    fail(method, "inPlace with output 'device' needs a device input: a host input's gradient is written into its own array");
+  return v;
+}
+
+function profileOption(v: unknown): AdapterProfile | undefined {
+  if (v === undefined) return undefined;
+  const m = 'createLosses';
+  const p = optionsOf(m, v, ['emulated', 'subgroupSize', 'maxGroupsPerDim', 'maxBindingBytes']);
+  if (typeof p.emulated !== 'boolean') fail(m, `profile.emulated = ${show(p.emulated)} must be true or false`);
+  const s = p.subgroupSize;
+  if (typeof s !== 'number' || !Number.isInteger(s) || s < 0 || s > 128 || (s & (s - 1)) !== 0) {
+    fail(m, `profile.subgroupSize = ${show(s)} must be 0 (no subgroups) or a power of two up to 128`);
   }
-  return { gradOutput, inPlace: opts.inPlace === true };
+  const g = p.maxGroupsPerDim;
+  if (typeof g !== 'number' || !Number.isInteger(g) || g < 1) fail(m, `profile.maxGroupsPerDim = ${show(g)} must be a positive integer`);
+  return { emulated: p.emulated, subgroupSize: s, maxGroupsPerDim: g, maxBindingBytes: sizeOption('profile.maxBindingBytes', p.maxBindingBytes)! };
+}
+
+function hasMethods(v: unknown, names: string[]): boolean {
+  return typeof v === 'object' && v !== null && names.every((n) => typeof (v as Record<string, unknown>)[n] === 'function');
+}
+
+function createOptions(options: unknown): CreateLossesOptions {
+  const m = 'createLosses';
+  const o = optionsOf(m, options, OPTIONS.createLosses);
+  const backend = o.backend ?? 'auto';
+  if (backend !== 'auto' && backend !== 'webgpu' && backend !== 'cpu') fail(m, `backend = ${show(backend)} must be 'auto', 'webgpu' or 'cpu'`);
+  if (o.gpu !== undefined && !hasMethods(o.gpu, ['requestAdapter'])) fail(m, `gpu must be a GPU object (navigator.gpu, or create() of the webgpu package), got ${show(o.gpu)}`);
+  if (o.device !== undefined) {
+    const d = o.device as GPUDevice;
+    if (!hasMethods(d, ['createBuffer', 'createComputePipeline', 'pushErrorScope']) || !hasMethods(d.queue, ['writeBuffer', 'submit']) ||
+      typeof d.limits !== 'object' || !hasMethods(d.features, ['has'])) {
+      fail(m, `device must be a GPUDevice, got ${show(o.device)}`);
+    }
+  }
+  return {
+    backend, gpu: o.gpu as GPU | undefined, device: o.device as GPUDevice | undefined,
+    maxBindingBytes: sizeOption('maxBindingBytes', o.maxBindingBytes), maxBufferBytes: sizeOption('maxBufferBytes', o.maxBufferBytes),
+    profile: profileOption(o.profile), poison: booleanOf(m, 'poison', o.poison),
+  };
 }
 
 /** Creates the library on a backend; see CreateLossesOptions. */
-export async function createLosses(options: CreateLossesOptions = {}): Promise<Losses> {
-  const want = options.backend ?? 'auto';
-  if (want !== 'auto' && want !== 'webgpu' && want !== 'cpu') {
-    throw new LossError(`createLosses: backend = ${JSON.stringify(want)} must be 'auto', 'webgpu' or 'cpu'`);
-  }
-  if (want === 'cpu') return facade(cpuBackend(options.profile));
+export async function createLosses(options?: CreateLossesOptions): Promise<Losses> {
+  let o: CreateLossesOptions;
   try {
-    return facade(await createWebGpuBackend(options));
+    o = createOptions(options);
   } catch (err) {
-    if (want === 'webgpu') throw err instanceof LossError ? err : new LossError(`createLosses: WebGPU is not available (${String(err)})`, { cause: err });
-    return facade(cpuBackend());
+    throw asLossError('createLosses', err);
+  }
+  if (o.backend === 'cpu') return facade(cpuBackend(o.profile));
+  try {
+    return facade(await createWebGpuBackend(o));
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.replace(/^createLosses: /, '') : String(err);
+    if (o.backend === 'webgpu') throw err instanceof LossError ? err : new LossError(`createLosses: WebGPU is not available (${reason})`, { cause: err });
+    return facade(cpuBackend(), reason);
   }
 }
 
-function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'device' | 'stats'>>): Losses {
-  // Empty tensors never reach a device: the CPU gives PyTorch's answer (NaN means, empty outputs).
-  const cpu = backend.kind === 'cpu' ? backend : cpuBackend();
-  const on = (n: number): Backend => (n === 0 ? cpu : backend);
+// ---------------------------------------------------------------- the facade
+
+type Gpu = Partial<Pick<WebGpuBackend, 'profile' | 'device' | 'stats' | 'lostReason'>>;
+
+function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
+  let disposed = false;
+
+  /** A public method: rejects after dispose, and only ever with a LossError. */
+  function guard<A extends unknown[]>(method: string, body: (...args: A) => Promise<unknown>): (...args: A) => Promise<never> {
+    return (...args: A) => {
+      try {
+        if (disposed) fail(method, 'this Losses object was disposed');
+        const lost = backend.lostReason;
+        if (lost !== undefined) fail(method, `the app's GPUDevice was lost (${lost})`);
+        return body(...args).catch((err: unknown) => {
+          throw asLossError(method, err);
+        }) as Promise<never>;
+      } catch (err) {
+        return Promise.reject(asLossError(method, err));
+      }
+    };
+  }
+
+  /** A per-element result as a host tensor, or a device tensor the caller owns. */
+  function tensor(out: Out, shape: readonly number[]): HostTensor | DeviceTensor {
+    return out instanceof Float32Array ? { data: out, shape: [...shape] } : { buffer: out, shape: [...shape], dtype: 'float32' };
+  }
+
+  /** The result of an empty tensor (no work, whatever its other dims): an empty host array or device buffer. */
+  function empty(method: string, device: boolean): Out {
+    if (!device) return new Float32Array(0);
+    if (!backend.device) fail(method, `output 'device' needs the webgpu backend; this one is ${backend.kind}`);
+    return backend.device.createBuffer({ size: 16, usage: STORAGE | COPY_SRC | COPY_DST });
+  }
+
+  /** The validated gradient options, or undefined without `grad: true`. */
+  function gradOf(method: string, o: Opts, reduction: Reduction, lossShape: readonly number[], input: F32Data, operands: Record<string, unknown>) {
+    const grad = booleanOf(method, 'grad', o.grad);
+    const inPlace = booleanOf(method, 'inPlace', o.inPlace);
+    if (!grad) {
+      if (o.gradOutput !== undefined || inPlace) fail(method, 'gradOutput and inPlace need grad: true');
+      return undefined;
+    }
+    if (o.gradOutput !== undefined && reduction !== 'none') fail(method, `gradOutput needs reduction 'none' (reduction '${reduction}' gives a number, whose upstream gradient is 1)`);
+    const gradOutput = o.gradOutput === undefined ? undefined : floatTarget(method, o.gradOutput, lossShape, 'gradOutput');
+    if (inPlace) {
+      if (o.output === 'device' && !isDevice(input)) {
+        fail(method, "inPlace with output 'device' needs a device input: a host input's gradient is written into its own array");
+      }
+      for (const [name, v] of Object.entries({ ...operands, gradOutput })) {
+        if (v !== undefined && overlaps(input, v)) fail(method, `inPlace: ${name} shares memory with the input, which the gradient overwrites; pass a copy`);
+      }
+    }
+    return { gradOutput, inPlace };
+  }
 
   /** Runs a row loss (ce, ceProb, nll, entropy): per row for 'none', reduced, or with its gradient. */
-  async function rows(job: RowJob, reduction: string, outShape: number[], inShape: readonly number[], opts: LossOptions): Promise<unknown> {
-    job.device = outputOf(job.method, opts.output);
-    const g = gradOf(job.method, opts, reduction, outShape, job.x);
-    const be = on(job.layout.rows * job.layout.C);
+  async function rows(job: RowJob, reduction: Reduction, outShape: number[], inShape: readonly number[], o: Opts): Promise<unknown> {
+    job.device = outputOf(job.method, o.output);
+    const g = gradOf(job.method, o, reduction, outShape, job.x, { target: job.target, prob: job.prob });
+    if (numel(inShape) === 0) {
+      const loss = reduction === 'none' ? tensor(empty(job.method, job.device), outShape) : finishRows(job, new Array<number>(recordWidth(job.op)).fill(0), reduction);
+      if (!g) return loss;
+      return { loss, grad: g.inPlace ? tensor(isDevice(job.x) ? job.x.buffer : job.x, inShape) : tensor(empty(job.method, job.device), inShape) };
+    }
     if (g) {
-      const res = await be.rowGrad(job, { reduction, scale: rowGradScale(job, reduction, g.gradOutput), inPlace: g.inPlace });
+      const res = await backend.rowGrad(job, { reduction, scale: rowGradScale(job, reduction, g.gradOutput), inPlace: g.inPlace });
       const loss = reduction === 'none' ? tensor(res.losses!, outShape) : finishRows(job, res.sums!, reduction);
       return { loss, grad: tensor(res.grad, inShape) };
     }
-    if (reduction === 'none') return tensor(await be.rowLosses(job), outShape);
-    return finishRows(job, await be.rowSums(job), reduction);
+    if (reduction === 'none') return tensor(await backend.rowLosses(job), outShape);
+    return finishRows(job, await backend.rowSums(job), reduction);
   }
 
-  async function elements(job: ElementJob, reduction: string, shape: readonly number[], opts: LossOptions): Promise<unknown> {
-    job.device = outputOf(job.method, opts.output);
-    const g = gradOf(job.method, opts, reduction, shape, job.x);
-    const be = on(job.n);
+  async function elements(job: ElementJob, reduction: Reduction, shape: readonly number[], o: Opts): Promise<unknown> {
+    job.device = outputOf(job.method, o.output);
+    const g = gradOf(job.method, o, reduction, shape, job.x, { target: job.t });
+    if (job.n === 0) {
+      const loss = reduction === 'none' ? tensor(empty(job.method, job.device), shape) : finishElements(0, reduction, shape);
+      if (!g) return loss;
+      return { loss, grad: g.inPlace ? tensor(isDevice(job.x) ? job.x.buffer : job.x, shape) : tensor(empty(job.method, job.device), shape) };
+    }
     if (g) {
-      const res = await be.elementGrad(job, { reduction, scale: elementGradScale(reduction, shape, g.gradOutput), inPlace: g.inPlace });
+      const res = await backend.elementGrad(job, { reduction, scale: elementGradScale(reduction, shape, g.gradOutput), inPlace: g.inPlace });
       const loss = reduction === 'none' ? tensor(res.losses!, shape) : finishElements(res.sums![0], reduction, shape);
       return { loss, grad: tensor(res.grad, shape) };
     }
-    if (reduction === 'none') return tensor(await be.elementwise(job), shape);
-    return finishElements(await be.elementSum(job), reduction, shape);
+    if (reduction === 'none') return tensor(await backend.elementwise(job), shape);
+    return finishElements(await backend.elementSum(job), reduction, shape);
   }
 
   /** softmax, logSoftmax and their backward passes: one output per element. */
-  async function normalize(method: RowOp, x: TensorInput, dy: unknown, options: SoftmaxOptions = {}): Promise<never> {
-    const t = floatTensor(method, method.endsWith('Backward') ? 'y' : 'x', x);
-    const layout = layoutOf(t.shape, dimOf(method, options.dim, t.shape.length));
+  async function normalize(method: RowOp, x: unknown, dy: unknown, options: unknown): Promise<unknown> {
+    const o = optionsOf(method, options, OPTIONS.softmax);
+    const backward = method.endsWith('Backward');
+    const t = floatTensor(method, backward ? 'y' : 'x', x);
+    const layout = layoutOf(t.shape, dimOf(method, o.dim, t.shape.length));
     const job: RowJob = {
       method, op: method, x: t.data, layout, ignoreIndex: -100, eps: 0,
-      prob: dy === undefined ? undefined : floatTarget(method, dy, t.shape, 'dy'),
-      device: outputOf(method, options.output),
+      prob: backward ? floatTarget(method, dy, t.shape, 'dy') : undefined,
+      device: outputOf(method, o.output),
     };
-    return tensor(await on(numel(t.shape)).normalize(job), t.shape) as never;
+    if (numel(t.shape) === 0) return tensor(empty(method, job.device!), t.shape);
+    return tensor(await backend.normalize(job), t.shape);
   }
 
   /** input of a class-dim loss: (C), (N, C) or (N, C, d1, …); returns its layout along dim 1 (dim 0 for 1-D). */
-  function classInput(method: string, input: TensorInput) {
+  function classInput(method: string, input: unknown) {
     const t = floatTensor(method, 'input', input);
     if (t.shape.length === 0) fail(method, 'input must have a class dim: shape (C), (N, C) or (N, C, d1, …)');
     const dim = t.shape.length === 1 ? 0 : 1;
@@ -117,116 +238,125 @@ function facade(backend: Backend & Partial<Pick<WebGpuBackend, 'profile' | 'devi
   }
 
   /** The arguments every class-dim loss shares. */
-  function classLoss(method: string, input: TensorInput, options: NllLossOptions) {
+  function classLoss(method: string, input: unknown, o: Opts) {
     const x = classInput(method, input);
     return {
       x,
-      reduction: reductionOf(method, options.reduction, LOSS_REDUCTIONS, 'mean'),
-      weight: classWeight(method, options.weight, x.layout.C),
-      ignoreIndex: ignoreIndexOf(method, options.ignoreIndex),
+      reduction: reductionOf(method, o.reduction, LOSS_REDUCTIONS, 'mean'),
+      weight: classWeight(method, o.weight, x.layout.C),
+      ignoreIndex: ignoreIndexOf(method, o.ignoreIndex),
     };
   }
 
-  function elementJob(method: string, op: ElementOp, input: TensorInput, target: unknown, options: BceWithLogitsOptions) {
+  function elementJob(method: string, op: ElementOp, input: unknown, target: unknown, weight: unknown) {
     const t = floatTensor(method, 'input', input);
     const job: ElementJob = {
       method, op, x: t.data, t: floatTarget(method, target, t.shape), n: numel(t.shape),
-      weight: elementWeight(method, 'weight', options.weight, t.shape),
+      weight: elementWeight(method, 'weight', weight, t.shape),
     };
     return { job, shape: t.shape };
   }
 
-  return {
+  const losses: Losses = {
     backend: backend.kind,
+    fallbackReason,
     get profile() { return backend.profile; },
     get device() { return backend.device; },
     stats: backend.stats && (() => backend.stats!()),
 
-    softmax: (x, options) => normalize('softmax', x, undefined, options),
-    logSoftmax: (x, options) => normalize('logSoftmax', x, undefined, options),
-    softmaxBackward: (y, dy, options) => normalize('softmaxBackward', y, dy, options),
-    logSoftmaxBackward: (y, dy, options) => normalize('logSoftmaxBackward', y, dy, options),
+    softmax: guard('softmax', (x: unknown, options?: unknown) => normalize('softmax', x, undefined, options)),
+    logSoftmax: guard('logSoftmax', (x: unknown, options?: unknown) => normalize('logSoftmax', x, undefined, options)),
+    softmaxBackward: guard('softmaxBackward', (y: unknown, dy: unknown, options?: unknown) => normalize('softmaxBackward', y, dy, options)),
+    logSoftmaxBackward: guard('logSoftmaxBackward', (y: unknown, dy: unknown, options?: unknown) => normalize('logSoftmaxBackward', y, dy, options)),
 
-    async sigmoid(x, options) {
+    sigmoid: guard('sigmoid', async (x: unknown, options?: unknown) => {
+      const o = optionsOf('sigmoid', options, OPTIONS.sigmoid);
       const t = floatTensor('sigmoid', 'x', x);
       const job: ElementJob = { method: 'sigmoid', op: 'sigmoid', x: t.data, n: numel(t.shape) };
-      return (await elements(job, 'none', t.shape, { output: options?.output })) as never;
-    },
+      return elements(job, 'none', t.shape, { output: o.output });
+    }),
 
-    async crossEntropy(input, target, options: CrossEntropyOptions = {}) {
+    crossEntropy: guard('crossEntropy', async (input: unknown, target: unknown, options?: unknown) => {
       const m = 'crossEntropy';
-      const { x, reduction, weight, ignoreIndex } = classLoss(m, input, options);
-      const eps = smoothingOf(m, options.labelSmoothing);
-      const isIndex = target instanceof Int32Array || (typeof target === 'object' && target !== null &&
-        ((isDevice(target) && target.dtype === 'int32') || ('data' in target && target.data instanceof Int32Array)));
+      const o = optionsOf(m, options, OPTIONS.crossEntropy);
+      const { x, reduction, weight, ignoreIndex } = classLoss(m, input, o);
+      const eps = smoothingOf(m, o.labelSmoothing);
       let job: RowJob;
-      if (isIndex) {
+      if (looksLikeIndices(target)) {
         const idx = indexTarget(m, target, x.outShape);
         checkIndices(m, idx, x.layout.C, ignoreIndex);
         job = { method: m, op: 'ce', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps };
       } else {
         job = { method: m, op: 'ceProb', x: x.data, layout: x.layout, prob: floatTarget(m, target, x.shape), weight, ignoreIndex, eps };
       }
-      return rows(job, reduction, x.outShape, x.shape, options) as never;
-    },
+      return rows(job, reduction, x.outShape, x.shape, o);
+    }),
 
-    async nllLoss(input, target, options: NllLossOptions = {}) {
+    nllLoss: guard('nllLoss', async (input: unknown, target: unknown, options?: unknown) => {
       const m = 'nllLoss';
-      const { x, reduction, weight, ignoreIndex } = classLoss(m, input, options);
+      const o = optionsOf(m, options, OPTIONS.nllLoss);
+      const { x, reduction, weight, ignoreIndex } = classLoss(m, input, o);
       const idx = indexTarget(m, target, x.outShape);
       checkIndices(m, idx, x.layout.C, ignoreIndex);
       const job: RowJob = { method: m, op: 'nll', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps: 0 };
-      return rows(job, reduction, x.outShape, x.shape, options) as never;
-    },
+      return rows(job, reduction, x.outShape, x.shape, o);
+    }),
 
-    async binaryCrossEntropy(input, target, options: BceOptions = {}) {
+    binaryCrossEntropy: guard('binaryCrossEntropy', async (input: unknown, target: unknown, options?: unknown) => {
       const m = 'binaryCrossEntropy';
-      const reduction = reductionOf(m, options.reduction, LOSS_REDUCTIONS, 'mean');
-      const { job, shape } = elementJob(m, 'bce', input, target, options);
+      const o = optionsOf(m, options, OPTIONS.binaryCrossEntropy);
+      const reduction = reductionOf(m, o.reduction, LOSS_REDUCTIONS, 'mean');
+      const { job, shape } = elementJob(m, 'bce', input, target, o.weight);
       if (!isDevice(job.x)) {
         const x = job.x;
         for (let i = 0; i < x.length; i++) {
           if (!(x[i] >= 0 && x[i] <= 1)) fail(m, `input[${i}] = ${x[i]} is outside [0, 1]`);
         }
       }
-      return elements(job, reduction, shape, options) as never;
-    },
+      return elements(job, reduction, shape, o);
+    }),
 
-    async binaryCrossEntropyWithLogits(input, target, options: BceWithLogitsOptions = {}) {
+    binaryCrossEntropyWithLogits: guard('binaryCrossEntropyWithLogits', async (input: unknown, target: unknown, options?: unknown) => {
       const m = 'binaryCrossEntropyWithLogits';
-      const reduction = reductionOf(m, options.reduction, LOSS_REDUCTIONS, 'mean');
-      const { job, shape } = elementJob(m, 'bceLogits', input, target, options);
-      const pw = options.posWeight;
+      const o = optionsOf(m, options, OPTIONS.binaryCrossEntropyWithLogits);
+      const reduction = reductionOf(m, o.reduction, LOSS_REDUCTIONS, 'mean');
+      const { job, shape } = elementJob(m, 'bceLogits', input, target, o.weight);
+      const pw = o.posWeight;
       if (pw !== undefined) {
         const last = shape.length === 0 ? 1 : shape[shape.length - 1];
-        if (!(pw instanceof Float32Array) || (pw.length !== last && pw.length !== 1)) {
-          fail(m, `posWeight has length ${pw instanceof Float32Array ? pw.length : String(pw)}, expected the last dim ${last} (or 1)`);
-        }
+        if (!isF32(pw)) fail(m, `posWeight must be a Float32Array of length ${last} (the last dim) or 1, got ${show(pw)}`);
+        if (pw.length !== last && pw.length !== 1) fail(m, `posWeight has length ${pw.length}, expected the last dim ${last} (or 1)`);
         job.posWeight = pw;
       }
-      return elements(job, reduction, shape, options) as never;
-    },
+      return elements(job, reduction, shape, o);
+    }),
 
-    async klDiv(input, target, options: KlDivOptions = {}) {
+    klDiv: guard('klDiv', async (input: unknown, target: unknown, options?: unknown) => {
       const m = 'klDiv';
-      const reduction = reductionOf(m, options.reduction, [...LOSS_REDUCTIONS, 'batchmean'], 'mean');
-      if (options.logTarget !== undefined && typeof options.logTarget !== 'boolean') fail(m, `logTarget = ${String(options.logTarget)} must be a boolean`);
-      const { job, shape } = elementJob(m, options.logTarget ? 'klLog' : 'kl', input, target, {});
-      return elements(job, reduction, shape, options) as never;
-    },
+      const o = optionsOf(m, options, OPTIONS.klDiv);
+      const reduction = reductionOf(m, o.reduction, [...LOSS_REDUCTIONS, 'batchmean'], 'mean');
+      const logTarget = booleanOf(m, 'logTarget', o.logTarget);
+      const { job, shape } = elementJob(m, logTarget ? 'klLog' : 'kl', input, target, undefined);
+      return elements(job, reduction, shape, o);
+    }),
 
-    async entropy(logits, options: EntropyOptions = {}) {
+    entropy: guard('entropy', async (logits: unknown, options?: unknown) => {
       const m = 'entropy';
+      const o = optionsOf(m, options, OPTIONS.entropy);
       const t = floatTensor(m, 'logits', logits);
-      const dim = dimOf(m, options.dim, t.shape.length);
-      const reduction = reductionOf(m, options.reduction, LOSS_REDUCTIONS, 'none');
+      const dim = dimOf(m, o.dim, t.shape.length);
+      const reduction = reductionOf(m, o.reduction, LOSS_REDUCTIONS, 'none');
       const layout = layoutOf(t.shape, dim);
+      if (layout.C === 0) fail(m, `logits.shape[${dim}] = 0: a distribution needs at least one category`);
       const job: RowJob = { method: m, op: 'entropy', x: t.data, layout, ignoreIndex: -100, eps: 0 };
-      return rows(job, reduction, dropDim(t.shape, dim), t.shape, { output: options.output }) as never;
-    },
+      return rows(job, reduction, dropDim(t.shape, dim), t.shape, { output: o.output });
+    }),
 
     dispose() {
+      if (disposed) return;
+      disposed = true;
       backend.dispose();
     },
   };
+  return losses;
 }

@@ -2,8 +2,7 @@
  * One description per op, shared by both backends: argument validation, the class-dim layout,
  * the jobs the backends execute, and PyTorch's reduction rules (applied on the host, in float32).
  */
-import { LossError } from './errors.js';
-import type { DeviceTensor, HostTensor } from './types.js';
+import type { DeviceTensor } from './types.js';
 
 const f32 = Math.fround;
 
@@ -116,124 +115,18 @@ export interface Backend {
   dispose(): void;
 }
 
-// ---------------------------------------------------------------- validation helpers
-
-export function fail(method: string, message: string): never {
-  throw new LossError(`${method}: ${message}`);
-}
+// ---------------------------------------------------------------- shapes
 
 export function isDevice(x: unknown): x is DeviceTensor {
   return typeof x === 'object' && x !== null && 'buffer' in x && !ArrayBuffer.isView(x);
 }
 
+/** Elements of a shape: 0 when any dim is 0, however large the others (an empty tensor costs nothing). */
 export function numel(shape: readonly number[]): number {
+  if (shape.includes(0)) return 0;
   let n = 1;
   for (const d of shape) n *= d;
   return n;
-}
-
-export function checkShape(method: string, arg: string, shape: unknown): readonly number[] {
-  if (!Array.isArray(shape)) fail(method, `${arg}.shape must be an array of sizes, got ${String(shape)}`);
-  shape.forEach((d, i) => {
-    if (!Number.isInteger(d) || d < 0) fail(method, `${arg}.shape[${i}] = ${String(d)} is not a non-negative integer`);
-  });
-  return shape as number[];
-}
-
-/** A float tensor argument (host or device), validated; returns its data and shape. */
-export function floatTensor(method: string, arg: string, t: unknown): { data: F32Data; shape: readonly number[] } {
-  if (typeof t !== 'object' || t === null) fail(method, `${arg} must be a tensor {data, shape}, got ${String(t)}`);
-  if (isDevice(t)) {
-    const shape = checkShape(method, arg, t.shape);
-    if ((t.dtype ?? 'float32') !== 'float32') fail(method, `${arg}.dtype = ${t.dtype} must be 'float32'`);
-    if (t.buffer.size < numel(shape) * 4) fail(method, `${arg}.buffer holds ${t.buffer.size} bytes, shape [${shape}] needs ${numel(shape) * 4}`);
-    return { data: t, shape };
-  }
-  const h = t as HostTensor;
-  if (!(h.data instanceof Float32Array)) fail(method, `${arg}.data must be a Float32Array`);
-  const shape = checkShape(method, arg, h.shape);
-  if (h.data.length !== numel(shape)) fail(method, `${arg}.data has ${h.data.length} elements but shape [${shape}] needs ${numel(shape)}`);
-  return { data: h.data, shape };
-}
-
-/** A float target: a bare Float32Array of the input's length or a tensor of the input's shape. */
-export function floatTarget(method: string, target: unknown, shape: readonly number[], arg = 'target'): F32Data {
-  const n = numel(shape);
-  if (target instanceof Float32Array) {
-    if (target.length !== n) fail(method, `${arg} has ${target.length} elements, expected ${n} (shape [${shape}])`);
-    return target;
-  }
-  const t = floatTensor(method, arg, target);
-  if (!sameShape(t.shape, shape)) fail(method, `${arg}.shape [${t.shape}] does not match [${shape}]`);
-  return t.data;
-}
-
-/** Class-index targets: a bare Int32Array (shape implied) or a tensor of shape `shape`. */
-export function indexTarget(method: string, target: unknown, shape: readonly number[]): I32Data {
-  const n = numel(shape);
-  if (target instanceof Int32Array) {
-    if (target.length !== n) fail(method, `target has ${target.length} elements, expected ${n} (shape [${shape}])`);
-    return target;
-  }
-  if (isDevice(target)) {
-    const tshape = checkShape(method, 'target', target.shape);
-    if (target.dtype !== 'int32') fail(method, `target.dtype = ${String(target.dtype)} must be 'int32' for class indices`);
-    if (!sameShape(tshape, shape)) fail(method, `target.shape [${tshape}] does not match [${shape}]`);
-    if (target.buffer.size < n * 4) fail(method, `target.buffer holds ${target.buffer.size} bytes, needs ${n * 4}`);
-    return target;
-  }
-  const t = target as { data?: unknown; shape?: unknown } | null;
-  if (t === null || typeof t !== 'object' || !(t.data instanceof Int32Array)) fail(method, `target must be an Int32Array of class indices`);
-  const tshape = checkShape(method, 'target', t.shape);
-  if (t.data.length !== numel(tshape)) fail(method, `target.data has ${t.data.length} elements but shape [${tshape}] needs ${numel(tshape)}`);
-  if (!sameShape(tshape, shape)) fail(method, `target.shape [${tshape}] does not match [${shape}]`);
-  return t.data;
-}
-
-/** Host class indices must lie in [0, C) unless they equal ignoreIndex. */
-export function checkIndices(method: string, target: I32Data, C: number, ignoreIndex: number): void {
-  if (isDevice(target)) return; // checked by the kernel, reported after the run
-  for (let i = 0; i < target.length; i++) {
-    const t = target[i];
-    if ((t < 0 || t >= C) && t !== ignoreIndex) fail(method, `target[${i}] = ${t} is out of range [0, ${C})`);
-  }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-export function reductionOf(method: string, r: unknown, allowed: readonly string[], fallback: string): string {
-  if (r === undefined) return fallback;
-  if (typeof r !== 'string' || !allowed.includes(r)) fail(method, `reduction = ${JSON.stringify(r)} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
-  return r;
-}
-
-export function classWeight(method: string, w: unknown, C: number): Float32Array | undefined {
-  if (w === undefined) return undefined;
-  if (!(w instanceof Float32Array)) fail(method, `weight must be a Float32Array of length ${C}`);
-  if (w.length !== C) fail(method, `weight has length ${w.length}, expected C = ${C}`);
-  return w;
-}
-
-export function ignoreIndexOf(method: string, v: unknown): number {
-  if (v === undefined) return -100;
-  if (!Number.isInteger(v)) fail(method, `ignoreIndex = ${String(v)} must be an integer`);
-  return v as number;
-}
-
-export function smoothingOf(method: string, v: unknown): number {
-  if (v === undefined) return 0;
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) fail(method, `labelSmoothing = ${String(v)} must be in [0, 1]`);
-  return v;
-}
-
-/** Normalises `dim` for a tensor of rank `rank` (rank 0 counts as rank 1, like PyTorch's softmax). */
-export function dimOf(method: string, dim: unknown, rank: number): number {
-  const r = Math.max(rank, 1);
-  const d = dim === undefined ? -1 : dim;
-  if (!Number.isInteger(d) || (d as number) < -r || (d as number) >= r) fail(method, `dim = ${String(dim)} is out of range [${-r}, ${r - 1}]`);
-  return ((d as number) + r) % r;
 }
 
 /** The rows of `shape` along `dim`. */
@@ -248,36 +141,6 @@ export function layoutOf(shape: readonly number[], dim: number): Layout {
 /** `shape` without `dim` (rank-0 and rank-1 inputs give a scalar shape). */
 export function dropDim(shape: readonly number[], dim: number): number[] {
   return shape.filter((_, i) => i !== dim);
-}
-
-/** Element weights broadcast from the right: a bare array covers trailing dims; a tensor's shape must be a suffix. */
-export function elementWeight(method: string, arg: string, w: unknown, shape: readonly number[]): Float32Array | undefined {
-  if (w === undefined) return undefined;
-  let data: Float32Array, wshape: readonly number[] | undefined;
-  if (w instanceof Float32Array) data = w;
-  else {
-    const t = floatTensor(method, arg, w);
-    if (isDevice(t.data)) fail(method, `${arg} must be a host tensor`);
-    data = t.data;
-    wshape = t.shape;
-  }
-  if (wshape !== undefined) {
-    // Leading 1s broadcast; what is left must be the input's trailing dims (weight[i % length]).
-    const s = [...wshape];
-    while (s.length > 0 && s[0] === 1) s.shift();
-    const tail = shape.slice(shape.length - s.length);
-    if (s.length > shape.length || !sameShape(s, tail)) {
-      fail(method, `${arg}.shape [${wshape}] must be the trailing dims of input.shape [${shape}], after leading 1s (broadcast from the right)`);
-    }
-    return data;
-  }
-  let n = 1;
-  if (data.length === 1) return data;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    n *= shape[i];
-    if (n === data.length) return data;
-  }
-  fail(method, `${arg} has length ${data.length}, which is not the size of trailing dims of input.shape [${shape}]`);
 }
 
 // ---------------------------------------------------------------- reduction rules (PyTorch)

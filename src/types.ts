@@ -108,6 +108,11 @@ export interface CreateLossesOptions {
    */
   maxBindingBytes?: number;
   /**
+   * Largest buffer (bytes) the library creates; defaults to the device's `maxBufferSize`. Host
+   * inputs larger than this are streamed through the device in whole rows (tests lower it).
+   */
+  maxBufferBytes?: number;
+  /**
    * Testing aid. On the CPU backend: execute the plans that the WebGPU dispatcher picks for this
    * adapter profile (the GPU tests' oracle). On the WebGPU backend: plan as if the adapter had this
    * profile (to reach every kernel family on one adapter).
@@ -120,6 +125,8 @@ export interface CreateLossesOptions {
 /** The loss library bound to one backend. Every method is async. */
 export interface Losses {
   readonly backend: 'webgpu' | 'cpu';
+  /** Why `backend: 'auto'` did not use WebGPU (undefined when it did, or when the CPU was asked for). */
+  readonly fallbackReason?: string;
   /** The adapter profile the WebGPU dispatcher plans with (undefined on the CPU). */
   readonly profile?: AdapterProfile;
   /** The GPUDevice in use (WebGPU backend): a new one after the loss of a device the library created. */

@@ -3,7 +3,7 @@
  * out-of-memory errors into LossErrors; replaces a lost device it created.
  */
 import { LossError } from '../errors.js';
-import type { Backend } from '../ops.js';
+import type { Backend, ElementJob, GradSpec, RowJob } from '../ops.js';
 import type { AdapterProfile } from '../plan.js';
 import type { CreateLossesOptions } from '../types.js';
 import { acquireDevice } from './device.js';
@@ -12,12 +12,15 @@ import { runElementGrad, runElementSum, runElementwise, runRowGrad, runRows, run
 import type { GpuContext } from './dispatch.js';
 import { Kernels } from './kernels.js';
 import { BufferPool } from './pool.js';
+import { streamed } from './stream.js';
 import type { PoolStats } from './pool.js';
 
 export interface WebGpuBackend extends Backend {
   readonly profile: AdapterProfile;
   /** The device in use now (a new one after a loss of a device the library created). */
   readonly device: GPUDevice;
+  /** Why the app's device is gone (a device of ours is replaced instead, so this stays undefined). */
+  readonly lostReason: string | undefined;
   stats(): PoolStats;
 }
 
@@ -25,6 +28,15 @@ interface State {
   handle: DeviceHandle;
   ctx: GpuContext;
   lost?: string;
+}
+
+/** Copies of a job's host operands (a call that waits for a new device must not read the caller's arrays later). */
+function captured<J extends RowJob | ElementJob>(job: J, spec: GradSpec): [J, GradSpec] {
+  const copy = <T>(d: T): T => (ArrayBuffer.isView(d) ? (d as unknown as Float32Array).slice() : d) as T;
+  // An in-place gradient goes into the caller's own array, which is therefore not copied.
+  const j = Object.fromEntries(Object.entries(job).map(([k, v]) => [k, k === 'x' && spec.inPlace ? v : copy(v)])) as J;
+  const sc = spec.scale.kind === 'output' ? { ...spec.scale, gradOutput: copy(spec.scale.gradOutput) } : spec.scale;
+  return [j, { ...spec, scale: sc }];
 }
 
 export async function createWebGpuBackend(options: CreateLossesOptions): Promise<WebGpuBackend> {
@@ -47,11 +59,8 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
   let state = await open();
   let reopening: Promise<State> | undefined;
 
-  /** The live state; a lost device of ours is replaced, an app's lost device is reported. */
-  async function live(): Promise<State> {
-    if (disposed) throw new LossError('this Losses object was disposed');
-    if (state.lost === undefined) return state;
-    if (!state.handle.owned) throw new LossError(`the app's GPUDevice was lost (${state.lost})`);
+  /** A new device in place of a lost one of ours (one attempt shared by the calls that find it lost). */
+  function reopen(): Promise<State> {
     reopening ??= open().then((s) => {
       state.ctx.pool.destroy();
       state = s;
@@ -64,13 +73,32 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
     return reopening;
   }
 
-  /** Runs one call inside validation and out-of-memory error scopes. */
-  async function run<T>(what: string, body: (ctx: GpuContext) => Promise<T>): Promise<T> {
-    const s = await live();
+  /**
+   * Runs one call inside validation and out-of-memory error scopes. On a live device the body
+   * encodes, uploads and submits before this returns (inputs are captured at call time); a call
+   * that must first wait for a replacement device runs on copies of its host operands.
+   */
+  function run<J extends RowJob | ElementJob, T>(job: J, spec: GradSpec | undefined,
+    body: (ctx: GpuContext, job: J, spec: GradSpec) => Promise<T>): Promise<T> {
+    const what = job.method;
+    if (disposed) return Promise.reject(new LossError(`${what}: this Losses object was disposed`));
+    const none: GradSpec = { reduction: 'none', inPlace: false, scale: { kind: 'const', value: 1 } };
+    if (state.lost === undefined) return scoped(state, what, (ctx) => body(ctx, job, spec ?? none));
+    if (!state.handle.owned) return Promise.reject(new LossError(`${what}: the app's GPUDevice was lost (${state.lost})`));
+    const [j, sp] = captured(job, spec ?? none);
+    return reopen().then((s) => scoped(s, what, (ctx) => body(ctx, j, sp)));
+  }
+
+  async function scoped<T>(s: State, what: string, body: (ctx: GpuContext) => Promise<T>): Promise<T> {
     const { device } = s.ctx;
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
-    const result = body(s.ctx); // encodes and submits before its first await, inside the scopes
+    let result: Promise<T>;
+    try {
+      result = body(s.ctx); // encodes and submits before its first await, inside the scopes
+    } catch (err) {
+      result = Promise.reject(err);
+    }
     const validation = device.popErrorScope();
     const memory = device.popErrorScope();
     const [value, v, m] = await Promise.allSettled([result, validation, memory]);
@@ -83,18 +111,15 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
     throw new LossError(`${what}: ${String(err)}`, { cause: err });
   }
 
-  return {
+  const single: Backend = {
     kind: 'webgpu',
-    get profile() { return state.ctx.profile; },
-    get device() { return state.ctx.device; },
-    normalize: (job) => run(job.method, (ctx) => runRows(ctx, job, 'normalize')),
-    rowLosses: (job) => run(job.method, (ctx) => runRows(ctx, job, 'losses')),
-    rowSums: (job) => run(job.method, (ctx) => runRowSums(ctx, job)),
-    elementwise: (job) => run(job.method, (ctx) => runElementwise(ctx, job)),
-    elementSum: (job) => run(job.method, (ctx) => runElementSum(ctx, job)),
-    rowGrad: (job, spec) => run(job.method, (ctx) => runRowGrad(ctx, job, spec)),
-    elementGrad: (job, spec) => run(job.method, (ctx) => runElementGrad(ctx, job, spec)),
-    stats: () => state.ctx.pool.stats(),
+    normalize: (job) => run(job, undefined, (ctx, j) => runRows(ctx, j, 'normalize')),
+    rowLosses: (job) => run(job, undefined, (ctx, j) => runRows(ctx, j, 'losses')),
+    rowSums: (job) => run(job, undefined, (ctx, j) => runRowSums(ctx, j)),
+    elementwise: (job) => run(job, undefined, (ctx, j) => runElementwise(ctx, j)),
+    elementSum: (job) => run(job, undefined, (ctx, j) => runElementSum(ctx, j)),
+    rowGrad: (job, spec) => run(job, spec, (ctx, j, sp) => runRowGrad(ctx, j, sp)),
+    elementGrad: (job, spec) => run(job, spec, (ctx, j, sp) => runElementGrad(ctx, j, sp)),
     dispose() {
       if (disposed) return;
       disposed = true;
@@ -102,4 +127,12 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
       if (state.handle.owned) state.ctx.device.destroy();
     },
   };
+  // Host inputs beyond one buffer are streamed through the device in whole rows or elements.
+  const unit = () => Math.floor(Math.min(state.ctx.device.limits.maxBufferSize, options.maxBufferBytes ?? Infinity) / 16) * 4 - 64;
+  return Object.defineProperties(streamed(single, unit), {
+    profile: { get: () => state.ctx.profile },
+    device: { get: () => state.ctx.device },
+    lostReason: { get: () => (state.handle.owned ? undefined : state.lost) },
+    stats: { value: () => state.ctx.pool.stats() },
+  }) as WebGpuBackend;
 }

@@ -28,7 +28,7 @@ function profileOf(device: GPUDevice, info: GPUAdapterInfo | undefined, options:
     emulated: isEmulated(info),
     subgroupSize: subgroups ? minSize : 0,
     maxGroupsPerDim: device.limits.maxComputeWorkgroupsPerDimension,
-    maxBindingBytes: Math.min(maxBinding, options.maxBindingBytes ?? Infinity),
+    maxBindingBytes: Math.min(maxBinding, options.maxBindingBytes ?? Infinity, options.maxBufferBytes ?? Infinity),
   };
   if (!options.profile) return measured;
   // A test profile may pick other plans, but never more than the device can do.

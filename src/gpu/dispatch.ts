@@ -83,7 +83,9 @@ class Call {
   input(data: F32Data | I32Data | Float32Array): GPUBuffer {
     if (isDevice(data)) return data.buffer;
     const b = this.buffer(Math.max(data.byteLength, 4));
-    this.ctx.device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+    // writeBuffer takes ArrayBuffers only: views of shared memory (WASM heaps, workers) are copied first.
+    const src = Object.prototype.toString.call(data.buffer) === '[object ArrayBuffer]' ? data : data.slice();
+    this.ctx.device.queue.writeBuffer(b, 0, src.buffer, src.byteOffset, src.byteLength);
     return b;
   }
 

@@ -23,7 +23,9 @@ export class BufferPool {
   constructor(private device: GPUDevice, private maxPooledBytes = 256 * 2 ** 20) {}
 
   acquire(bytes: number, usage: number): GPUBuffer {
-    const size = sizeClass(bytes);
+    // Never round past the device's largest buffer: a size that fits must get a buffer.
+    let size = sizeClass(bytes);
+    if (size > this.device.limits.maxBufferSize) size = Math.ceil(bytes / 16) * 16;
     const list = this.free.get(`${usage}:${size}`);
     let buffer = list?.pop();
     if (buffer) this.pooledBytes -= size;

@@ -1,0 +1,175 @@
+/**
+ * Host inputs larger than one device buffer. A job whose host operands exceed `unitFloats` is cut
+ * into sub-jobs of whole row slices (row ops) or element ranges (element ops), run one after the
+ * other through the single-call backend; per-element results land in one host array, and the
+ * sub-jobs' fixed-order sums are added in their fixed order (in float64, rounded once), so the
+ * answer is reproducible for a given device and differs from an unsplit run only by that last sum.
+ * The host operands are copied when the call is made: later chunks are uploaded after awaits, and
+ * the caller may refill its arrays as soon as the call returns.
+ */
+import { LossError } from '../errors.js';
+import { isDevice, recordWidth } from '../ops.js';
+import type { Backend, ElementJob, F32Data, GradResult, GradSpec, I32Data, Out, RowJob } from '../ops.js';
+
+const f32 = Math.fround;
+
+/** A host operand copied now (also turns SharedArrayBuffer-backed views into plain ones). */
+function snap<T extends F32Data | I32Data | undefined>(d: T): T {
+  return (d === undefined || isDevice(d) ? d : d.slice()) as T;
+}
+
+function hostArray(job: RowJob | ElementJob, out: Out[]): Float32Array[] {
+  if (out.some((o) => !(o instanceof Float32Array))) throw new LossError(`${job.method}: internal error: a streamed chunk returned a device buffer`);
+  return out as Float32Array[];
+}
+
+/** Sums of each component over the chunks, added in chunk order in float64 and rounded once. */
+function addSums(parts: number[][]): number[] {
+  return parts[0].map((_, k) => f32(parts.reduce((acc, p) => acc + p[k], 0)));
+}
+
+function concat(parts: Float32Array[], total: number, into: Float32Array<ArrayBufferLike> = new Float32Array(total)): Float32Array<ArrayBufferLike> {
+  let o = 0;
+  for (const p of parts) {
+    into.set(p, o);
+    o += p.length;
+  }
+  return into;
+}
+
+/** `w[(start + j) % w.length]` for j < count, as an array indexed `j % length` (what a sub-job reads). */
+function rotate(w: Float32Array<ArrayBufferLike> | undefined, start: number, count: number): Float32Array | undefined {
+  if (w === undefined || w.length === 1) return w;
+  const len = Math.min(w.length, count);
+  const r = new Float32Array(len);
+  for (let j = 0; j < len; j++) r[j] = w[(start + j) % w.length];
+  return r;
+}
+
+export function streamed(single: Backend, unitFloats: () => number): Backend {
+  /** Which host operands decide the split: any over the unit while the input is a device tensor cannot be cut. */
+  function oversized(job: RowJob | ElementJob, extra?: F32Data): boolean {
+    const unit = unitFloats();
+    const ops = [job.x, 'target' in job ? job.target : undefined, 'prob' in job ? job.prob : undefined, 't' in job ? job.t : undefined, extra];
+    const big = ops.some((d) => d !== undefined && !isDevice(d) && d.length > unit);
+    if (!big) return false;
+    if (ops.some(isDevice)) {
+      throw new LossError(`${job.method}: a host operand of more than ${unit} elements (this device's largest buffer) cannot be combined with device tensors; pass it as a device tensor too`);
+    }
+    if (job.device) throw new LossError(`${job.method}: output 'device' needs the result in one buffer, larger than this device's largest (${unit * 4} bytes)`);
+    return true;
+  }
+
+  /** Row sub-jobs of whole outer slices, over copies of the operands. */
+  function rowChunks(job: RowJob, gradOutput?: F32Data): { job: RowJob; r0: number; gradOutput?: Float32Array }[] {
+    const { outer, C, inner } = job.layout;
+    const per = Math.floor(unitFloats() / (C * inner));
+    if (per < 1) throw new LossError(`${job.method}: one slice of ${C * inner} elements along the class dim exceeds this device's largest buffer`);
+    const x = snap(job.x) as Float32Array, target = snap(job.target) as Int32Array | undefined;
+    const prob = snap(job.prob) as Float32Array | undefined, weight = job.weight?.slice(), go = snap(gradOutput) as Float32Array | undefined;
+    const chunks = [];
+    for (let s0 = 0; s0 < outer; s0 += per) {
+      const n = Math.min(per, outer - s0);
+      const e0 = s0 * C * inner, e1 = (s0 + n) * C * inner, r0 = s0 * inner, r1 = (s0 + n) * inner;
+      chunks.push({
+        r0,
+        gradOutput: go?.subarray(r0, r1),
+        job: {
+          ...job, x: x.subarray(e0, e1), target: target?.subarray(r0, r1), prob: prob?.subarray(e0, e1), weight,
+          layout: { outer: n, C, inner, rows: n * inner },
+        },
+      });
+    }
+    return chunks;
+  }
+
+  function elementChunks(job: ElementJob, gradOutput?: F32Data): { job: ElementJob; gradOutput?: Float32Array }[] {
+    const per = Math.floor(unitFloats() / 4) * 4;
+    const x = snap(job.x) as Float32Array, t = snap(job.t) as Float32Array | undefined, go = snap(gradOutput) as Float32Array | undefined;
+    const weight = job.weight?.slice(), posWeight = job.posWeight?.slice();
+    const chunks = [];
+    for (let s = 0; s < job.n; s += per) {
+      const n = Math.min(per, job.n - s);
+      chunks.push({
+        gradOutput: go?.subarray(s, s + n),
+        job: { ...job, x: x.subarray(s, s + n), t: t?.subarray(s, s + n), n, weight: rotate(weight, s, n), posWeight: rotate(posWeight, s, n) },
+      });
+    }
+    return chunks;
+  }
+
+  async function each<C, R>(chunks: C[], run: (c: C) => Promise<R>): Promise<R[]> {
+    const out: R[] = [];
+    for (const c of chunks) out.push(await run(c));
+    return out;
+  }
+
+  /** The gradient the caller asked for: the input's own array (inPlace) or a new one. */
+  function gradInto(job: RowJob | ElementJob, spec: GradSpec, parts: Float32Array[], n: number): Float32Array {
+    return concat(parts, n, spec.inPlace ? (job.x as Float32Array) : undefined);
+  }
+
+  async function rowGrad(job: RowJob, spec: GradSpec): Promise<GradResult> {
+    const sc = spec.scale;
+    const chunks = rowChunks(job, sc.kind === 'output' ? sc.gradOutput : undefined);
+    const total = job.layout.rows * job.layout.C;
+    const sub = { reduction: spec.reduction, inPlace: false };
+    if (sc.kind === 'sum') {
+      // A weighted mean scales every row by 1/Σw over all rows: sum first, then the gradients.
+      const sums = addSums(await each(chunks, (c) => single.rowSums(c.job)));
+      const value = f32(1 / sums[sc.index]);
+      const parts = await each(chunks, (c) => single.rowGrad(c.job, { ...sub, scale: { kind: 'const', value } }));
+      return { sums, grad: gradInto(job, spec, hostArray(job, parts.map((p) => p.grad)), total) };
+    }
+    const parts = await each(chunks, (c) => single.rowGrad(c.job, { ...sub, scale: sc.kind === 'output' ? { kind: 'output', gradOutput: c.gradOutput! } : sc }));
+    const grad = gradInto(job, spec, hostArray(job, parts.map((p) => p.grad)), total);
+    if (spec.reduction === 'none') return { losses: concat(hostArray(job, parts.map((p) => p.losses!)), job.layout.rows), grad };
+    return { sums: addSums(parts.map((p) => p.sums!)), grad };
+  }
+
+  async function elementGrad(job: ElementJob, spec: GradSpec): Promise<GradResult> {
+    const sc = spec.scale;
+    const chunks = elementChunks(job, sc.kind === 'output' ? sc.gradOutput : undefined);
+    const parts = await each(chunks, (c) => single.elementGrad(c.job, {
+      reduction: spec.reduction, inPlace: false, scale: sc.kind === 'output' ? { kind: 'output', gradOutput: c.gradOutput! } : sc,
+    }));
+    const grad = gradInto(job, spec, hostArray(job, parts.map((p) => p.grad)), job.n);
+    if (spec.reduction === 'none') return { losses: concat(hostArray(job, parts.map((p) => p.losses!)), job.n), grad };
+    return { sums: addSums(parts.map((p) => p.sums!)), grad };
+  }
+
+  return {
+    kind: single.kind,
+    async normalize(job) {
+      if (!oversized(job)) return single.normalize(job);
+      const parts = await each(rowChunks(job), (c) => single.normalize(c.job));
+      return concat(hostArray(job, parts), job.layout.rows * job.layout.C);
+    },
+    async rowLosses(job) {
+      if (!oversized(job)) return single.rowLosses(job);
+      return concat(hostArray(job, await each(rowChunks(job), (c) => single.rowLosses(c.job))), job.layout.rows);
+    },
+    async rowSums(job) {
+      if (!oversized(job)) return single.rowSums(job);
+      const parts = await each(rowChunks(job), (c) => single.rowSums(c.job));
+      return parts.length ? addSums(parts) : new Array<number>(recordWidth(job.op)).fill(0);
+    },
+    async elementwise(job) {
+      if (!oversized(job)) return single.elementwise(job);
+      return concat(hostArray(job, await each(elementChunks(job), (c) => single.elementwise(c.job))), job.n);
+    },
+    async elementSum(job) {
+      if (!oversized(job)) return single.elementSum(job);
+      return addSums((await each(elementChunks(job), (c) => single.elementSum(c.job))).map((s) => [s]))[0];
+    },
+    async rowGrad(job, spec) {
+      const go = spec.scale.kind === 'output' ? spec.scale.gradOutput : undefined;
+      return oversized(job, go) ? rowGrad(job, spec) : single.rowGrad(job, spec);
+    },
+    async elementGrad(job, spec) {
+      const go = spec.scale.kind === 'output' ? spec.scale.gradOutput : undefined;
+      return oversized(job, go) ? elementGrad(job, spec) : single.elementGrad(job, spec);
+    },
+    dispose: () => single.dispose(),
+  };
+}

@@ -1,0 +1,292 @@
+/**
+ * Argument validation shared by every method: options checked strictly, tensors and targets
+ * checked and captured at call time. Every failure is a LossError naming the method, the argument
+ * and the value; nothing here reads an argument twice (a getter or a mutation cannot slip past).
+ */
+import { LossError } from './errors.js';
+import { isDevice, numel } from './ops.js';
+import type { F32Data, I32Data } from './ops.js';
+import type { DeviceTensor } from './types.js';
+
+export function fail(method: string, message: string): never {
+  throw new LossError(`${method}: ${message}`);
+}
+
+/** The built-in class of a value ('Float32Array', 'Object', …), across realms and never throwing. */
+function tag(v: unknown): string {
+  return Object.prototype.toString.call(v).slice(8, -1);
+}
+
+/** A real typed array of that class (a Proxy around one is not: its elements cannot be read safely). */
+function isTyped<T>(v: unknown, name: string): v is T {
+  return ArrayBuffer.isView(v) && tag(v) === name;
+}
+export const isF32 = (v: unknown): v is Float32Array => isTyped<Float32Array>(v, 'Float32Array');
+export const isI32 = (v: unknown): v is Int32Array => isTyped<Int32Array>(v, 'Int32Array');
+
+/** A value as a message shows it: strings quoted, arrays and objects by kind. */
+export function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v !== 'object' && typeof v !== 'function') return String(v);
+  if (v === null) return 'null';
+  if (typeof v === 'function') return 'a function';
+  if (Array.isArray(v)) return `an Array of length ${v.length}`;
+  if (ArrayBuffer.isView(v)) return 'length' in v ? `a ${tag(v)} of length ${(v as Int8Array).length}` : `a ${tag(v)}`;
+  return tag(v) === 'Object' ? 'an object' : `a ${tag(v)}`;
+}
+
+// ---------------------------------------------------------------- options
+
+const ALL_OPTIONS = [
+  'dim', 'output', 'weight', 'ignoreIndex', 'labelSmoothing', 'reduction', 'grad', 'gradOutput', 'inPlace', 'posWeight',
+  'logTarget', 'backend', 'gpu', 'device', 'maxBindingBytes', 'profile', 'poison',
+];
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = d[j];
+      d[j] = next;
+    }
+  }
+  return d[b.length];
+}
+
+/** The accepted key a misspelt one most likely meant (snake_case, case slips, one or two typos). */
+function closest(key: string, known: readonly string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[_\-\s]/g, '');
+  const k = norm(key);
+  const exact = known.find((n) => norm(n) === k);
+  if (exact) return exact;
+  let best: string | undefined, bestD = 3;
+  for (const n of known) {
+    const d = editDistance(k, norm(n));
+    if (d < bestD) [best, bestD] = [n, d];
+  }
+  return best;
+}
+
+/**
+ * The options object of a call, copied (read once) and checked strictly: a key the method does
+ * not know rejects, naming the key, the one probably meant and the accepted ones.
+ */
+export function optionsOf(method: string, options: unknown, known: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options) || ArrayBuffer.isView(options)) {
+    fail(method, `options must be an object, got ${show(options)}`);
+  }
+  const copy: Record<string, unknown> = { ...(options as Record<string, unknown>) };
+  for (const key of Object.keys(copy)) {
+    if (known.includes(key)) continue;
+    const meant = closest(key, known);
+    const hint = meant ? ` (did you mean ${JSON.stringify(meant)}?)` : '';
+    const what = ALL_OPTIONS.includes(key) ? `does not take the option ${JSON.stringify(key)}` : `unknown option ${JSON.stringify(key)}`;
+    fail(method, `${what}${hint}; it accepts ${known.map((n) => JSON.stringify(n)).join(', ') || 'no options'}`);
+  }
+  return copy;
+}
+
+export function booleanOf(method: string, name: string, v: unknown): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') fail(method, `${name} = ${show(v)} must be true or false`);
+  return v;
+}
+
+// ---------------------------------------------------------------- tensors
+
+/** A GPUBuffer as far as can be told without WebGPU globals. */
+function checkBuffer(method: string, arg: string, b: unknown): GPUBuffer {
+  const ok = typeof b === 'object' && b !== null && typeof (b as GPUBuffer).size === 'number' &&
+    typeof (b as GPUBuffer).usage === 'number' && typeof (b as GPUBuffer).destroy === 'function';
+  if (!ok) fail(method, `${arg}.buffer must be a GPUBuffer, got ${show(b)}`);
+  const buffer = b as GPUBuffer;
+  if ((buffer.usage & 128) === 0) fail(method, `${arg}.buffer lacks the STORAGE usage that a kernel needs to read it`);
+  return buffer;
+}
+
+/** A shape, copied: non-negative integers (any size when the tensor is empty; see numel). */
+export function checkShape(method: string, arg: string, shape: unknown): number[] {
+  if (!Array.isArray(shape)) fail(method, `${arg}.shape must be an array of sizes, got ${show(shape)}`);
+  const s = Array.from(shape as unknown[]);
+  s.forEach((d, i) => {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) fail(method, `${arg}.shape[${i}] = ${show(d)} is not a non-negative integer`);
+  });
+  const n = numel(s as number[]);
+  if (n > Number.MAX_SAFE_INTEGER) fail(method, `${arg}.shape [${s}] has more elements than can be addressed`);
+  return s as number[];
+}
+
+/** A device tensor's buffer, shape and dtype, checked against what the shape needs. */
+function deviceTensor(method: string, arg: string, t: DeviceTensor, dtype: 'float32' | 'int32'): DeviceTensor {
+  const shape = checkShape(method, arg, t.shape);
+  const buffer = checkBuffer(method, arg, t.buffer);
+  const dt = t.dtype ?? 'float32';
+  if (dt !== dtype) fail(method, `${arg}.dtype = ${show(dt)} must be ${JSON.stringify(dtype)}`);
+  const bytes = numel(shape) * 4;
+  if (buffer.size < bytes) fail(method, `${arg}.buffer holds ${buffer.size} bytes, shape [${shape}] needs ${bytes}`);
+  return { buffer, shape, dtype: dt };
+}
+
+/** What a host tensor's data was, for messages about the wrong kind of array. */
+function dataHint(data: unknown, want: string): string {
+  return `${want}, got ${show(data)}`;
+}
+
+/** A float tensor argument (host or device), validated; returns its data and shape. */
+export function floatTensor(method: string, arg: string, t: unknown): { data: F32Data; shape: number[] } {
+  if (typeof t !== 'object' || t === null || ArrayBuffer.isView(t)) {
+    fail(method, `${arg} must be a tensor { data: Float32Array, shape }, got ${show(t)}`);
+  }
+  if (isDevice(t)) {
+    const d = deviceTensor(method, arg, t, 'float32');
+    return { data: d, shape: [...d.shape] };
+  }
+  const { data, shape: rawShape } = t as { data?: unknown; shape?: unknown };
+  if (!isF32(data)) fail(method, `${arg}.data must be a Float32Array (${dataHint(data, 'float32 values')})`);
+  const shape = checkShape(method, arg, rawShape);
+  if (data.length !== numel(shape)) fail(method, `${arg}.data has ${data.length} elements but shape [${shape}] needs ${numel(shape)}`);
+  return { data, shape };
+}
+
+/** A float target: a bare Float32Array of the input's length or a tensor of the input's shape. */
+export function floatTarget(method: string, target: unknown, shape: readonly number[], arg = 'target'): F32Data {
+  const n = numel(shape);
+  if (isF32(target)) {
+    if (target.length !== n) fail(method, `${arg} has ${target.length} elements, expected ${n} (shape [${shape}])`);
+    return target;
+  }
+  if (target === undefined) fail(method, `${arg} is missing: pass a Float32Array of ${n} elements or a tensor of shape [${shape}]`);
+  if (ArrayBuffer.isView(target) || Array.isArray(target)) fail(method, `${arg} must be a Float32Array or a float tensor, got ${show(target)}`);
+  const t = floatTensor(method, arg, target);
+  if (!sameShape(t.shape, shape)) fail(method, `${arg}.shape [${t.shape}] does not match [${shape}]`);
+  return t.data;
+}
+
+const INDEX_HINT = 'class indices must be an Int32Array (bare, or as { data, shape }); class probabilities a Float32Array or float tensor';
+
+/** Is this target meant as class indices? (Integer arrays of the wrong type are, and get a clear error.) */
+export function looksLikeIndices(target: unknown): boolean {
+  if (isI32(target) || Array.isArray(target)) return true;
+  if (ArrayBuffer.isView(target)) return !isF32(target) && !/Float/.test(tag(target));
+  if (typeof target !== 'object' || target === null) return false;
+  if (isDevice(target)) return target.dtype === 'int32';
+  return looksLikeIndices((target as { data?: unknown }).data);
+}
+
+/** Class-index targets: a bare Int32Array (shape implied) or a tensor of shape `shape`. */
+export function indexTarget(method: string, target: unknown, shape: readonly number[]): I32Data {
+  const n = numel(shape);
+  if (isI32(target)) {
+    if (target.length !== n) fail(method, `target has ${target.length} elements, expected ${n} (shape [${shape}])`);
+    return target;
+  }
+  if (typeof target === 'object' && target !== null && !ArrayBuffer.isView(target) && !Array.isArray(target)) {
+    if (isDevice(target)) {
+      const d = deviceTensor(method, 'target', target, 'int32');
+      if (!sameShape(d.shape, shape)) fail(method, `target.shape [${d.shape}] does not match [${shape}]`);
+      return d;
+    }
+    const { data, shape: rawShape } = target as { data?: unknown; shape?: unknown };
+    if (!isI32(data)) fail(method, `target.data: ${INDEX_HINT}; got ${show(data)}`);
+    const tshape = checkShape(method, 'target', rawShape);
+    if (data.length !== numel(tshape)) fail(method, `target.data has ${data.length} elements but shape [${tshape}] needs ${numel(tshape)}`);
+    if (!sameShape(tshape, shape)) fail(method, `target.shape [${tshape}] does not match [${shape}]`);
+    return data;
+  }
+  fail(method, `target: ${INDEX_HINT}; got ${show(target)}`);
+}
+
+/** Host class indices must lie in [0, C) unless they equal ignoreIndex. */
+export function checkIndices(method: string, target: I32Data, C: number, ignoreIndex: number): void {
+  if (isDevice(target)) return; // checked by the kernel, reported after the run
+  for (let i = 0; i < target.length; i++) {
+    const t = target[i];
+    if ((t < 0 || t >= C) && t !== ignoreIndex) fail(method, `target[${i}] = ${t} is out of range [0, ${C})`);
+  }
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Two views of the same memory (so that writing one changes the other). */
+export function overlaps(a: unknown, b: unknown): boolean {
+  if (isDevice(a) && isDevice(b)) return a.buffer === b.buffer;
+  if (!ArrayBuffer.isView(a) || !ArrayBuffer.isView(b) || a.buffer !== b.buffer) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+// ---------------------------------------------------------------- option values
+
+export function reductionOf<R extends string>(method: string, r: unknown, allowed: readonly R[], fallback: R): R {
+  if (r === undefined) return fallback;
+  if (typeof r !== 'string' || !allowed.includes(r as R)) fail(method, `reduction = ${show(r)} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+  return r as R;
+}
+
+export function classWeight(method: string, w: unknown, C: number): Float32Array | undefined {
+  if (w === undefined) return undefined;
+  if (!isF32(w)) fail(method, `weight must be a Float32Array of length ${C}, got ${show(w)}`);
+  if (w.length !== C) fail(method, `weight has length ${w.length}, expected C = ${C}`);
+  return w;
+}
+
+const INT32_MIN = -(2 ** 31), INT32_MAX = 2 ** 31 - 1;
+
+/** ignoreIndex: an integer that an int32 class index can hold (any other could never match, or would wrap on the GPU). */
+export function ignoreIndexOf(method: string, v: unknown): number {
+  if (v === undefined) return -100;
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(method, `ignoreIndex = ${show(v)} must be an integer`);
+  if (v < INT32_MIN || v > INT32_MAX) fail(method, `ignoreIndex = ${v} is outside the int32 range of class indices [${INT32_MIN}, ${INT32_MAX}]`);
+  return v;
+}
+
+export function smoothingOf(method: string, v: unknown): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) fail(method, `labelSmoothing = ${show(v)} must be a number in [0, 1]`);
+  return v;
+}
+
+/** Normalises `dim` for a tensor of rank `rank` (rank 0 counts as rank 1, like PyTorch's softmax). */
+export function dimOf(method: string, dim: unknown, rank: number): number {
+  const r = Math.max(rank, 1);
+  const d = dim === undefined ? -1 : dim;
+  if (typeof d !== 'number' || !Number.isInteger(d) || d < -r || d >= r) fail(method, `dim = ${show(dim)} is out of range [${-r}, ${r - 1}]`);
+  return (d + r) % r;
+}
+
+/** Element weights broadcast from the right: a bare array covers trailing dims; a tensor's shape must be a suffix. */
+export function elementWeight(method: string, arg: string, w: unknown, shape: readonly number[]): Float32Array | undefined {
+  if (w === undefined) return undefined;
+  let data: Float32Array, wshape: readonly number[] | undefined;
+  if (isF32(w)) data = w;
+  else {
+    if (typeof w !== 'object' || w === null || ArrayBuffer.isView(w) || Array.isArray(w)) fail(method, `${arg} must be a Float32Array or a host tensor, got ${show(w)}`);
+    const t = floatTensor(method, arg, w);
+    if (isDevice(t.data)) fail(method, `${arg} must be a host tensor`);
+    data = t.data;
+    wshape = t.shape;
+  }
+  if (wshape !== undefined) {
+    // Leading 1s broadcast; what is left must be the input's trailing dims (weight[i % length]).
+    const s = [...wshape];
+    while (s.length > 0 && s[0] === 1) s.shift();
+    const tail = shape.slice(shape.length - s.length);
+    if (s.length > shape.length || !sameShape(s, tail)) {
+      fail(method, `${arg}.shape [${wshape}] must be the trailing dims of input.shape [${shape}], after leading 1s (broadcast from the right)`);
+    }
+    return data;
+  }
+  let n = 1;
+  if (data.length === 1) return data;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    n *= shape[i];
+    if (n === data.length) return data;
+  }
+  fail(method, `${arg} has length ${data.length}, which is not the size of trailing dims of input.shape [${shape}]`);
+}
