@@ -180,7 +180,7 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
   /** Runs a row loss (ce, ceProb, nll, entropy): per row for 'none', reduced, or with its gradient. */
   async function rows(job: RowJob, reduction: Reduction, outShape: number[], inShape: readonly number[], o: Opts): Promise<unknown> {
     job.device = outputOf(job.method, o.output);
-    const g = gradOf(job.method, o, reduction, outShape, job.x, { target: job.target, prob: job.prob });
+    const g = gradOf(job.method, o, reduction, outShape, job.x, { target: job.target ?? job.prob });
     if (numel(inShape) === 0) {
       const loss = reduction === 'none' ? tensor(empty(job.method, job.device), outShape) : finishRows(job, new Array<number>(recordWidth(job.op)).fill(0), reduction);
       if (!g) return loss;

@@ -139,7 +139,7 @@ function dataHint(data: unknown, want: string): string {
 
 /** A float tensor argument (host or device), validated; returns its data and shape. */
 export function floatTensor(method: string, arg: string, t: unknown): { data: F32Data; shape: number[] } {
-  if (typeof t !== 'object' || t === null || ArrayBuffer.isView(t)) {
+  if (typeof t !== 'object' || t === null || ArrayBuffer.isView(t) || Array.isArray(t)) {
     fail(method, `${arg} must be a tensor { data: Float32Array, shape }, got ${show(t)}`);
   }
   if (isDevice(t)) {

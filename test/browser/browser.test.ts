@@ -116,6 +116,11 @@ async function runInPage(page: Page, ids: string[]): Promise<Map<string, Encoded
   return out;
 }
 
+/** The inputs-captured-at-call-time scenarios (test/capture.ts), run in the page. */
+async function capturesInPage(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { captureChecks(): Promise<string[]> }).captureChecks());
+}
+
 async function compareAll(results: Map<string, Encoded>, oracle: Awaited<ReturnType<typeof createLosses>>, label: string): Promise<string[]> {
   const failures: string[] = [];
   for (const [id, enc] of results) {
@@ -165,6 +170,7 @@ describe('headless Chromium', () => {
     if (failures.length) {
       throw new Error(`${failures.length} of ${subset.length} cases failed in Chromium (profile ${JSON.stringify(profile)}, ${ms.toFixed(0)} ms):\n${failures.join('\n')}\n${log.slice(0, 20).join('\n')}`);
     }
+    expect(await capturesInPage(page), 'inputs overwritten right after a call must not change its answer').toEqual([]);
   });
 
   it('without --enable-unsafe-webgpu: createLosses() falls back to the CPU and gives the right answers', async () => {
@@ -179,5 +185,6 @@ describe('headless Chromium', () => {
     const results = await runInPage(page, ids);
     const failures = await compareAll(results, oracle, 'chromium/cpu');
     if (failures.length) throw new Error(`${failures.length} of ${ids.length} cases failed on the CPU fallback:\n${failures.join('\n')}\n${log.slice(0, 20).join('\n')}`);
+    expect(await capturesInPage(page), 'inputs overwritten right after a call must not change its answer').toEqual([]);
   });
 });

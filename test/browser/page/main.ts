@@ -3,9 +3,11 @@
  * imports the library from its sources, src/index.ts (WGSL through `?raw`), and the shared case list, and exposes
  *   window.setup()          → createLosses() (backend 'auto'), reporting backend, profile, adapter
  *   window.runCases(ids)    → each case's result, JSON-safe (NaN/±Infinity encoded), or its error
+ *   window.captureChecks()  → failures of the inputs-captured-at-call-time scenarios (test/capture.ts)
  */
 import { createLosses } from '../../../src/index.js';
 import type { Losses } from '../../../src/index.js';
+import { captureChecks } from '../../capture.js';
 import { caseById, encodeResult, runCase } from '../../cases.js';
 import type { Encoded } from '../../cases.js';
 
@@ -46,5 +48,10 @@ async function runCases(ids: string[]): Promise<{ id: string; result: Encoded; m
   return out;
 }
 
-Object.assign(window, { setup, runCases });
+async function captures(): Promise<string[]> {
+  if (!losses) throw new Error('call setup() first');
+  return captureChecks(losses);
+}
+
+Object.assign(window, { setup, runCases, captureChecks: captures });
 document.getElementById('status')!.textContent = 'ready';
