@@ -7,10 +7,10 @@ import { cpuBackend } from './cpu/backend.js';
 import { LossError } from './errors.js';
 import { createWebGpuBackend } from './gpu/backend.js';
 import type { WebGpuBackend } from './gpu/backend.js';
-import {
-  dropDim, elementGradScale, finishElements, finishRows, isDevice, layoutOf, numel, recordWidth, rowGradScale,
-} from './ops.js';
-import type { Backend, ElementJob, ElementOp, F32Data, Out, RowJob, RowOp } from './ops.js';
+import type { Backend, ElementJob, ElementOp, F32Data, Out, Reduction, RowJob, RowOp } from './jobs.js';
+import { elementGradScale, finishElements, METHODS, ROW_OPS, rowGradScale } from './registry.js';
+import type { MethodName } from './registry.js';
+import { dropDim, isDevice, layoutOf, numel } from './shapes.js';
 import type { AdapterProfile } from './plan.js';
 import type { CreateLossesOptions, DeviceTensor, HostTensor, Losses } from './types.js';
 import {
@@ -20,23 +20,12 @@ import {
 
 export { LossError };
 
-const LOSS_REDUCTIONS = ['none', 'mean', 'sum'] as const;
-type Reduction = (typeof LOSS_REDUCTIONS)[number] | 'batchmean';
-
-/** The options each method accepts; anything else rejects (a typo must never give the default answer). */
-const GRAD = ['grad', 'gradOutput', 'inPlace', 'output'];
-const OPTIONS = {
-  softmax: ['dim', 'output'],
-  sigmoid: ['output'],
-  crossEntropy: ['weight', 'ignoreIndex', 'labelSmoothing', 'reduction', ...GRAD],
-  nllLoss: ['weight', 'ignoreIndex', 'reduction', ...GRAD],
-  binaryCrossEntropy: ['weight', 'reduction', ...GRAD],
-  binaryCrossEntropyWithLogits: ['weight', 'posWeight', 'reduction', ...GRAD],
-  klDiv: ['reduction', 'logTarget', ...GRAD],
-  entropy: ['dim', 'reduction', 'output'],
-  createLosses: ['backend', 'gpu', 'device', 'maxBindingBytes', 'maxBufferBytes', 'profile', 'poison'],
-} as const;
+const CREATE_OPTIONS = ['backend', 'gpu', 'device', 'maxBindingBytes', 'maxBufferBytes', 'profile', 'poison'];
 type Opts = Record<string, unknown>;
+
+/** A method's options, checked against the registry (unknown keys reject). */
+const optionsFor = (m: MethodName, options: unknown): Opts => optionsOf(m, options, METHODS[m].options);
+const reductionFor = (m: MethodName, o: Opts): Reduction => reductionOf(m, o.reduction, METHODS[m].reductions, METHODS[m].defaultReduction);
 
 /** The smallest binding or buffer size accepted: every op still runs, in small chunks. */
 const MIN_BYTES = 4096;
@@ -85,7 +74,7 @@ function hasMethods(v: unknown, names: string[]): boolean {
 
 function createOptions(options: unknown): CreateLossesOptions {
   const m = 'createLosses';
-  const o = optionsOf(m, options, OPTIONS.createLosses);
+  const o = optionsOf(m, options, CREATE_OPTIONS);
   const backend = o.backend ?? 'auto';
   if (backend !== 'auto' && backend !== 'webgpu' && backend !== 'cpu') fail(m, `backend = ${show(backend)} must be 'auto', 'webgpu' or 'cpu'`);
   if (o.gpu !== undefined && !hasMethods(o.gpu, ['requestAdapter'])) fail(m, `gpu must be a GPU object (navigator.gpu, or create() of the webgpu package), got ${show(o.gpu)}`);
@@ -182,17 +171,17 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
     job.device = outputOf(job.method, o.output);
     const g = gradOf(job.method, o, reduction, outShape, job.x, { target: job.target ?? job.prob });
     if (numel(inShape) === 0) {
-      const loss = reduction === 'none' ? tensor(empty(job.method, job.device), outShape) : finishRows(job, new Array<number>(recordWidth(job.op)).fill(0), reduction);
+      const loss = reduction === 'none' ? tensor(empty(job.method, job.device), outShape) : ROW_OPS[job.op].finish(job, new Array<number>(ROW_OPS[job.op].records).fill(0), reduction);
       if (!g) return loss;
       return { loss, grad: g.inPlace ? tensor(isDevice(job.x) ? job.x.buffer : job.x, inShape) : tensor(empty(job.method, job.device), inShape) };
     }
     if (g) {
       const res = await backend.rowGrad(job, { reduction, scale: rowGradScale(job, reduction, g.gradOutput), inPlace: g.inPlace });
-      const loss = reduction === 'none' ? tensor(res.losses!, outShape) : finishRows(job, res.sums!, reduction);
+      const loss = reduction === 'none' ? tensor(res.losses!, outShape) : ROW_OPS[job.op].finish(job, res.sums!, reduction);
       return { loss, grad: tensor(res.grad, inShape) };
     }
     if (reduction === 'none') return tensor(await backend.rowLosses(job), outShape);
-    return finishRows(job, await backend.rowSums(job), reduction);
+    return ROW_OPS[job.op].finish(job, await backend.rowSums(job), reduction);
   }
 
   async function elements(job: ElementJob, reduction: Reduction, shape: readonly number[], o: Opts): Promise<unknown> {
@@ -214,7 +203,7 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
 
   /** softmax, logSoftmax and their backward passes: one output per element. */
   async function normalize(method: RowOp, x: unknown, dy: unknown, options: unknown): Promise<unknown> {
-    const o = optionsOf(method, options, OPTIONS.softmax);
+    const o = optionsFor(method as MethodName, options);
     const backward = method.endsWith('Backward');
     const t = floatTensor(method, backward ? 'y' : 'x', x);
     const layout = layoutOf(t.shape, dimOf(method, o.dim, t.shape.length));
@@ -238,11 +227,11 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
   }
 
   /** The arguments every class-dim loss shares. */
-  function classLoss(method: string, input: unknown, o: Opts) {
+  function classLoss(method: 'crossEntropy' | 'nllLoss', input: unknown, o: Opts) {
     const x = classInput(method, input);
     return {
       x,
-      reduction: reductionOf(method, o.reduction, LOSS_REDUCTIONS, 'mean'),
+      reduction: reductionFor(method, o),
       weight: classWeight(method, o.weight, x.layout.C),
       ignoreIndex: ignoreIndexOf(method, o.ignoreIndex),
     };
@@ -270,15 +259,15 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
     logSoftmaxBackward: guard('logSoftmaxBackward', (y: unknown, dy: unknown, options?: unknown) => normalize('logSoftmaxBackward', y, dy, options)),
 
     sigmoid: guard('sigmoid', async (x: unknown, options?: unknown) => {
-      const o = optionsOf('sigmoid', options, OPTIONS.sigmoid);
+      const o = optionsFor('sigmoid', options);
       const t = floatTensor('sigmoid', 'x', x);
       const job: ElementJob = { method: 'sigmoid', op: 'sigmoid', x: t.data, n: numel(t.shape) };
       return elements(job, 'none', t.shape, { output: o.output });
     }),
 
     crossEntropy: guard('crossEntropy', async (input: unknown, target: unknown, options?: unknown) => {
-      const m = 'crossEntropy';
-      const o = optionsOf(m, options, OPTIONS.crossEntropy);
+      const m = 'crossEntropy' as const;
+      const o = optionsFor(m, options);
       const { x, reduction, weight, ignoreIndex } = classLoss(m, input, o);
       const eps = smoothingOf(m, o.labelSmoothing);
       let job: RowJob;
@@ -293,8 +282,8 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
     }),
 
     nllLoss: guard('nllLoss', async (input: unknown, target: unknown, options?: unknown) => {
-      const m = 'nllLoss';
-      const o = optionsOf(m, options, OPTIONS.nllLoss);
+      const m = 'nllLoss' as const;
+      const o = optionsFor(m, options);
       const { x, reduction, weight, ignoreIndex } = classLoss(m, input, o);
       const idx = indexTarget(m, target, x.outShape);
       checkIndices(m, idx, x.layout.C, ignoreIndex);
@@ -303,9 +292,9 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
     }),
 
     binaryCrossEntropy: guard('binaryCrossEntropy', async (input: unknown, target: unknown, options?: unknown) => {
-      const m = 'binaryCrossEntropy';
-      const o = optionsOf(m, options, OPTIONS.binaryCrossEntropy);
-      const reduction = reductionOf(m, o.reduction, LOSS_REDUCTIONS, 'mean');
+      const m = 'binaryCrossEntropy' as const;
+      const o = optionsFor(m, options);
+      const reduction = reductionFor(m, o);
       const { job, shape } = elementJob(m, 'bce', input, target, o.weight);
       if (!isDevice(job.x)) {
         const x = job.x;
@@ -317,9 +306,9 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
     }),
 
     binaryCrossEntropyWithLogits: guard('binaryCrossEntropyWithLogits', async (input: unknown, target: unknown, options?: unknown) => {
-      const m = 'binaryCrossEntropyWithLogits';
-      const o = optionsOf(m, options, OPTIONS.binaryCrossEntropyWithLogits);
-      const reduction = reductionOf(m, o.reduction, LOSS_REDUCTIONS, 'mean');
+      const m = 'binaryCrossEntropyWithLogits' as const;
+      const o = optionsFor(m, options);
+      const reduction = reductionFor(m, o);
       const { job, shape } = elementJob(m, 'bceLogits', input, target, o.weight);
       const pw = o.posWeight;
       if (pw !== undefined) {
@@ -332,20 +321,20 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
     }),
 
     klDiv: guard('klDiv', async (input: unknown, target: unknown, options?: unknown) => {
-      const m = 'klDiv';
-      const o = optionsOf(m, options, OPTIONS.klDiv);
-      const reduction = reductionOf(m, o.reduction, [...LOSS_REDUCTIONS, 'batchmean'], 'mean');
+      const m = 'klDiv' as const;
+      const o = optionsFor(m, options);
+      const reduction = reductionFor(m, o);
       const logTarget = booleanOf(m, 'logTarget', o.logTarget);
       const { job, shape } = elementJob(m, logTarget ? 'klLog' : 'kl', input, target, undefined);
       return elements(job, reduction, shape, o);
     }),
 
     entropy: guard('entropy', async (logits: unknown, options?: unknown) => {
-      const m = 'entropy';
-      const o = optionsOf(m, options, OPTIONS.entropy);
+      const m = 'entropy' as const;
+      const o = optionsFor(m, options);
       const t = floatTensor(m, 'logits', logits);
       const dim = dimOf(m, o.dim, t.shape.length);
-      const reduction = reductionOf(m, o.reduction, LOSS_REDUCTIONS, 'none');
+      const reduction = reductionFor(m, o);
       const layout = layoutOf(t.shape, dim);
       if (layout.C === 0) fail(m, `logits.shape[${dim}] = 0: a distribution needs at least one category`);
       const job: RowJob = { method: m, op: 'entropy', x: t.data, layout, ignoreIndex: -100, eps: 0 };

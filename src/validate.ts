@@ -4,8 +4,9 @@
  * and the value; nothing here reads an argument twice (a getter or a mutation cannot slip past).
  */
 import { LossError } from './errors.js';
-import { isDevice, numel } from './ops.js';
-import type { F32Data, I32Data } from './ops.js';
+import type { F32Data, I32Data } from './jobs.js';
+import { METHODS } from './registry.js';
+import { isDevice, numel } from './shapes.js';
 import type { DeviceTensor } from './types.js';
 
 export function fail(method: string, message: string): never {
@@ -38,10 +39,8 @@ export function show(v: unknown): string {
 
 // ---------------------------------------------------------------- options
 
-const ALL_OPTIONS = [
-  'dim', 'output', 'weight', 'ignoreIndex', 'labelSmoothing', 'reduction', 'grad', 'gradOutput', 'inPlace', 'posWeight',
-  'logTarget', 'backend', 'gpu', 'device', 'maxBindingBytes', 'profile', 'poison',
-];
+/** Options some method takes: naming one on a method that does not take it gets a plainer message. */
+const ALL_OPTIONS = new Set<string>(Object.values(METHODS).flatMap((m) => m.options));
 
 function editDistance(a: string, b: string): number {
   const d = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -85,7 +84,7 @@ export function optionsOf(method: string, options: unknown, known: readonly stri
     if (known.includes(key)) continue;
     const meant = closest(key, known);
     const hint = meant ? ` (did you mean ${JSON.stringify(meant)}?)` : '';
-    const what = ALL_OPTIONS.includes(key) ? `does not take the option ${JSON.stringify(key)}` : `unknown option ${JSON.stringify(key)}`;
+    const what = ALL_OPTIONS.has(key) ? `does not take the option ${JSON.stringify(key)}` : `unknown option ${JSON.stringify(key)}`;
     fail(method, `${what}${hint}; it accepts ${known.map((n) => JSON.stringify(n)).join(', ') || 'no options'}`);
   }
   return copy;

@@ -1,12 +1,20 @@
 /** The CPU backend: the fallback without an adapter, and the oracle of the GPU tests. */
 import { LossError } from '../errors.js';
-import { isDevice, recordWidth, scaleAt } from '../ops.js';
-import type { Backend, ElementJob, GradSpec, HostElementJob, HostRowJob, RowJob } from '../ops.js';
+import type { Backend, ElementJob, GradSpec, HostElementJob, HostRowJob, RowJob } from '../jobs.js';
+import { ELEMENT_OPS, ROW_OPS, scaleAt } from '../registry.js';
+import { isDevice } from '../shapes.js';
 import { cpuReducePlan, cpuRowPlan, planReduce, planRows } from '../plan.js';
 import type { AdapterProfile } from '../plan.js';
-import { elementGrad, elementwise } from './elementwise.js';
 import { reduceRecords } from './reduce.js';
 import { gradRows, lossRows, normalizeRows } from './rows.js';
+
+/** Every element's value under the op's CPU formula. */
+function elementwise(job: HostElementJob): Float32Array {
+  const f = ELEMENT_OPS[job.op].value;
+  const out = new Float32Array(job.n);
+  for (let i = 0; i < job.n; i++) out[i] = f(job, i);
+  return out;
+}
 
 function host<T extends RowJob | ElementJob>(job: T, spec?: GradSpec): T & (HostRowJob | HostElementJob) {
   const values = [...Object.values(job), spec?.scale.kind === 'output' ? spec.scale.gradOutput : undefined];
@@ -34,7 +42,7 @@ export function cpuBackend(profile?: AdapterProfile): Backend {
     },
     async rowSums(job) {
       const recs = lossRows(host(job) as HostRowJob, rowPlan(job), true);
-      const K = recordWidth(job.op);
+      const K = ROW_OPS[job.op].records;
       return reduceRecords(recs, job.layout.rows, K, reducePlan(job.layout.rows, 4 * K));
     },
     async elementwise(job) {
@@ -50,7 +58,7 @@ export function cpuBackend(profile?: AdapterProfile): Backend {
       const none = spec.reduction === 'none';
       const stats = new Float64Array(4 * rows);
       const losses = lossRows(h, rowPlan(job), !none, stats);
-      const K = recordWidth(job.op);
+      const K = ROW_OPS[job.op].records;
       const sums = none ? undefined : reduceRecords(losses, rows, K, reducePlan(rows, 4 * K));
       const grad = spec.inPlace ? h.x : new Float32Array(h.x.length);
       gradRows(h, stats, (r) => scaleAt(spec.scale, sums, r), grad);
@@ -61,7 +69,9 @@ export function cpuBackend(profile?: AdapterProfile): Backend {
       const values = elementwise(h);
       const none = spec.reduction === 'none';
       const grad = spec.inPlace ? h.x : new Float32Array(job.n);
-      for (let i = 0; i < job.n; i++) grad[i] = Math.fround(elementGrad(h, i) * scaleAt(spec.scale, undefined, i));
+      const d = ELEMENT_OPS[job.op].grad;
+      if (!d) throw new LossError(`${job.method}: no gradient`);
+      for (let i = 0; i < job.n; i++) grad[i] = Math.fround(d(h, i) * scaleAt(spec.scale, undefined, i));
       if (none) return { losses: values, grad };
       return { sums: [elementTotal(values)], grad };
     },

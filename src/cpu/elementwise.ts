@@ -1,7 +1,11 @@
-/** CPU element-wise ops: the same float32 formulas as shaders/elementwise.wgsl. */
-import type { HostElementJob } from '../ops.js';
+/**
+ * CPU element-wise formulas, one pair per op (read through the registry): the same float32
+ * operations, in the same order, as the op's functions in shaders/elementwise.wgsl.
+ */
+import type { ElementOp, HostElementJob } from '../jobs.js';
 
 const f32 = Math.fround;
+const BCE_EPS = f32(1e-12);
 
 /** log(1 + v) without cancellation, by a formula WGSL can run too (it has no log1p). */
 export function log1p(v: number): number {
@@ -9,79 +13,70 @@ export function log1p(v: number): number {
   return u === 1 ? v : f32(Math.log(u) * f32(v / f32(u - 1)));
 }
 
-/** The value of element i (a probability for sigmoid, a loss otherwise). */
-export function elementValue(job: HostElementJob, i: number): number {
-  const x = job.x[i];
-  switch (job.op) {
-    case 'sigmoid':
-      return f32(1 / f32(1 + f32(Math.exp(-x))));
-    case 'bce': {
-      const t = job.t![i];
-      // PyTorch: (t − 1)·max(log1p(−x), −100) − t·max(log x, −100), then × weight.
+function weighted(job: HostElementJob, i: number, v: number): number {
+  const w = job.weight;
+  return w === undefined ? v : f32(v * w[i % w.length]);
+}
+
+const sigmoid = (x: number) => f32(1 / f32(1 + f32(Math.exp(-x))));
+
+export interface ElementFormula {
+  /** Element i's value: a probability for sigmoid, a loss otherwise. */
+  value(job: HostElementJob, i: number): number;
+  /** d(loss_i)/dx_i before the reduction's scale (PyTorch autograd's formula). */
+  grad?(job: HostElementJob, i: number): number;
+}
+
+export const ELEMENT_FORMULAS: Readonly<Record<ElementOp, ElementFormula>> = {
+  sigmoid: { value: (job, i) => sigmoid(job.x[i]) },
+  bce: {
+    // PyTorch: (t − 1)·max(log1p(−x), −100) − t·max(log x, −100), then × weight.
+    value(job, i) {
+      const x = job.x[i], t = job.t![i];
       const l1 = Math.max(log1p(-x), -100), l0 = Math.max(f32(Math.log(x)), -100);
       return weighted(job, i, f32(f32(f32(t - 1) * l1) - f32(t * l0)));
-    }
-    case 'bceLogits': {
-      // PyTorch's (1 − t)·x + lw·softplus(−x), lw = 1 + (p − 1)·t, rearranged so that no two large
-      // terms cancel: softplus(−x) = max(−x, 0) + L with L = log1p(e^−|x|), and for x < 0
-      // (1 − t)·x − lw·x = −p·t·x. Both terms are then ≥ 0.
-      const t = job.t![i];
+    },
+    // (x − t)/max((1 − x)·x, 1e-12)·w
+    grad(job, i) {
+      const x = job.x[i], t = job.t![i];
+      return weighted(job, i, f32(f32(x - t) / Math.max(f32(f32(1 - x) * x), BCE_EPS)));
+    },
+  },
+  bceLogits: {
+    // PyTorch's (1 − t)·x + lw·softplus(−x), lw = 1 + (p − 1)·t, rearranged so that no two large
+    // terms cancel: softplus(−x) = max(−x, 0) + L with L = log1p(e^−|x|), and for x < 0
+    // (1 − t)·x − lw·x = −p·t·x. Both terms are then ≥ 0.
+    value(job, i) {
+      const x = job.x[i], t = job.t![i];
       const L = log1p(f32(Math.exp(-Math.abs(x))));
       const pw = job.posWeight;
       const p = pw === undefined ? 1 : pw[i % pw.length];
       const lw = pw === undefined ? 1 : f32(f32(f32(p - 1) * t) + 1);
       const lin = x >= 0 ? f32(f32(1 - t) * x) : f32(-f32(f32(p * t) * x));
       return weighted(job, i, f32(lin + f32(lw * L)));
-    }
-    case 'kl': {
-      // t·log t − t·x where t > 0; exactly 0 where t ≤ 0 (DESIGN.md §3).
-      const t = job.t![i];
-      return t > 0 ? f32(f32(t * f32(Math.log(t))) - f32(t * x)) : t === t ? 0 : NaN;
-    }
-    case 'klLog': {
-      const t = job.t![i];
-      return f32(f32(Math.exp(t)) * f32(t - x));
-    }
-  }
-}
-
-function weighted(job: HostElementJob, i: number, v: number): number {
-  const w = job.weight;
-  return w === undefined ? v : f32(v * w[i % w.length]);
-}
-
-export function elementwise(job: HostElementJob): Float32Array {
-  const out = new Float32Array(job.n);
-  for (let i = 0; i < job.n; i++) out[i] = elementValue(job, i);
-  return out;
-}
-
-const BCE_EPS = f32(1e-12);
-
-/**
- * d(loss_i)/dx_i before the reduction's scale (PyTorch autograd's formulas; same as gradMap in
- * shaders/elementwise.wgsl): BCE (x − t)/max((1 − x)·x, 1e-12)·w; BCE with logits
- * ((p·t + 1 − t)·σ(x) − p·t)·w, σ(x) − t without posWeight; KL −t (0 where t ≤ 0), −e^t for log targets.
- */
-export function elementGrad(job: HostElementJob, i: number): number {
-  const x = job.x[i], t = job.t![i];
-  switch (job.op) {
-    case 'bce': {
-      const d = f32(f32(x - t) / Math.max(f32(f32(1 - x) * x), BCE_EPS));
-      return weighted(job, i, d);
-    }
-    case 'bceLogits': {
-      const sig = f32(1 / f32(1 + f32(Math.exp(-x))));
+    },
+    // ((p·t + 1 − t)·σ(x) − p·t)·w; σ(x) − t without posWeight
+    grad(job, i) {
+      const sig = sigmoid(job.x[i]), t = job.t![i];
       const pw = job.posWeight;
       if (pw === undefined) return weighted(job, i, f32(sig - t));
       const pt = f32(pw[i % pw.length] * t);
       return weighted(job, i, f32(f32(f32(f32(pt + 1) - t) * sig) - pt));
-    }
-    case 'kl':
+    },
+  },
+  kl: {
+    // t·log t − t·x where t > 0; exactly 0 where t ≤ 0.
+    value(job, i) {
+      const x = job.x[i], t = job.t![i];
+      return t > 0 ? f32(f32(t * f32(Math.log(t))) - f32(t * x)) : t === t ? 0 : NaN;
+    },
+    grad(job, i) {
+      const t = job.t![i];
       return t > 0 ? -t : t === t ? 0 : NaN;
-    case 'klLog':
-      return -f32(Math.exp(t));
-    default:
-      throw new Error(`no gradient for ${job.op}`);
-  }
-}
+    },
+  },
+  klLog: {
+    value: (job, i) => f32(f32(Math.exp(job.t![i])) * f32(job.t![i] - job.x[i])),
+    grad: (job, i) => -f32(Math.exp(job.t![i])),
+  },
+};

@@ -4,8 +4,9 @@
  * State per lane: m (running max), s (Σ e^(x−m)), a and b (op-specific, see RowMode).
  */
 import type { RowPlan } from '../plan.js';
-import type { HostRowJob } from '../ops.js';
-import { recordWidth, rowMode, RowMode } from '../ops.js';
+import type { HostRowJob } from '../jobs.js';
+import { RowMode } from '../jobs.js';
+import { ROW_OPS } from '../registry.js';
 
 const f32 = Math.fround;
 const NEG_INF = -Infinity;
@@ -149,7 +150,7 @@ function scratch(plan: RowPlan): Float64Array {
 }
 
 function coefs(job: HostRowJob): Coefs {
-  const mode = rowMode(job);
+  const mode = ROW_OPS[job.op].mode(job);
   const eps = job.op === 'ceProb' || job.op === 'ce' ? job.eps : 0;
   return {
     mode,
@@ -194,11 +195,11 @@ export function normalizeRows(job: HostRowJob, plan: RowPlan): Float32Array {
 
 /**
  * Per-row losses. With `records` false: the final per-row loss (reduction 'none').
- * With `records` true: K = recordWidth(job) partial sums per row for the batch reduction.
+ * With `records` true: K = ROW_OPS[op].records partial sums per row for the batch reduction.
  */
 export function lossRows(job: HostRowJob, plan: RowPlan, records: boolean, stats?: Float64Array): Float32Array {
   const { C, rows } = job.layout;
-  const K = records ? recordWidth(job.op) : 1;
+  const K = records ? ROW_OPS[job.op].records : 1;
   const out = new Float32Array(rows * K);
   const st = scratch(plan);
   const k = coefs(job);

@@ -3,7 +3,7 @@
  * out-of-memory errors into LossErrors; replaces a lost device it created.
  */
 import { LossError } from '../errors.js';
-import type { Backend, ElementJob, GradSpec, RowJob } from '../ops.js';
+import type { Backend, ElementJob, GradSpec, RowJob } from '../jobs.js';
 import type { AdapterProfile } from '../plan.js';
 import type { CreateLossesOptions } from '../types.js';
 import { acquireDevice } from './device.js';

@@ -5,8 +5,9 @@
  * and submitted once; every buffer it took from the pool goes back when the call ends.
  */
 import { LossError } from '../errors.js';
-import { isDevice, recordWidth, rowMode } from '../ops.js';
-import type { ElementJob, F32Data, GradResult, GradSpec, I32Data, Out, RowJob } from '../ops.js';
+import type { ElementJob, F32Data, GradResult, GradSpec, I32Data, Out, RowJob } from '../jobs.js';
+import { ELEMENT_OPS, ROW_OPS } from '../registry.js';
+import { isDevice } from '../shapes.js';
 import { planReduce, planRows } from '../plan.js';
 import type { AdapterProfile, ReducePlan, RowPlan } from '../plan.js';
 import type { Constants, Family, Kernels, Variant } from './kernels.js';
@@ -165,8 +166,6 @@ function maxFloats(ctx: GpuContext): number {
   return Math.floor(ctx.profile.maxBindingBytes / 4) - ALIGN;
 }
 
-const OP_CODES = { softmax: 0, logSoftmax: 1, entropy: 2, ce: 3, ceProb: 4, nll: 5, softmaxBackward: 6, logSoftmaxBackward: 7 } as const;
-
 type RowOutput = 'normalize' | 'losses' | 'records';
 
 /** The plan of a row job on this adapter; NLL only gathers, one invocation per row. */
@@ -197,7 +196,8 @@ interface RowEncoding {
 function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput, keepStats = false): RowEncoding {
   const { outer, C, inner, rows } = job.layout;
   const plan = rowPlanOf(job, ctx.profile);
-  const K = output === 'records' ? recordWidth(job.op) : 1;
+  const spec = ROW_OPS[job.op];
+  const K = output === 'records' ? spec.records : 1;
   const slices = Math.floor(maxFloats(ctx) / (C * inner));
   if (slices < 1) throw new LossError(`${job.method}: one slice of ${C * inner} elements exceeds the device's largest binding`);
   const floats = output === 'normalize' ? rows * C : rows * K;
@@ -214,7 +214,7 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput,
   // vec4 tiles need contiguous rows with starts and segments on multiples of 4.
   const v = variant(ctx, invocations, inner === 1 && C % 4 === 0 && plan.segment % 4 === 0);
   const base: Constants = {
-    WG: plan.workgroupSize, LANES: invocations, UNROLL: plan.unroll, MODE: rowMode(job), OP: OP_CODES[job.op],
+    WG: plan.workgroupSize, LANES: invocations, UNROLL: plan.unroll, MODE: spec.mode(job), OP: spec.code,
     RECORDS: output === 'records', HAS_WEIGHT: weight !== undefined, KEEP_STATS: keepStats,
   };
   const eps = job.op === 'ce' || job.op === 'ceProb' ? job.eps : 0;
@@ -310,7 +310,7 @@ export async function runRows(ctx: GpuContext, job: RowJob, output: 'normalize' 
 
 /** Encodes the batch sums of a row job's records; returns the buffer of the K sums. */
 function encodeRowSums(call: Call, ctx: GpuContext, job: RowJob, records: GPUBuffer): GPUBuffer {
-  const K = recordWidth(job.op);
+  const K = ROW_OPS[job.op].records;
   const rows = job.layout.rows;
   return encodeReduce(call, ctx, 'reduceRecords', rows, K, planReduce(rows, K * 4, ctx.profile), (start, count) => {
     const r = range(records, start * K, count * K);
@@ -323,7 +323,7 @@ export async function runRowSums(ctx: GpuContext, job: RowJob): Promise<number[]
   return finish(call, async () => {
     const { out, status } = encodeRows(call, ctx, job, 'records');
     const total = encodeRowSums(call, ctx, job, out);
-    const [sums] = await collect(call, [{ buffer: total, floats: recordWidth(job.op) }], isDevice(job.target) ? status : undefined, labelsMessage(job));
+    const [sums] = await collect(call, [{ buffer: total, floats: ROW_OPS[job.op].records }], isDevice(job.target) ? status : undefined, labelsMessage(job));
     return Array.from(sums as Float32Array);
   });
 }
@@ -358,7 +358,7 @@ export async function runRowGrad(ctx: GpuContext, job: RowJob, spec: GradSpec): 
     enc.each('gradRows', enc.lanesPerRow, { GSCALE: sc.GSCALE, IN_PLACE: spec.inPlace }, (s0, n) => ({
       5: range(grad, s0 * C * inner, n * C * inner), 8: sc.bind(s0 * inner, n * inner), ...(spec.inPlace ? { 1: undefined } : {}),
     }), sc.params);
-    const K = recordWidth(job.op);
+    const K = ROW_OPS[job.op].records;
     const outs = [
       none ? { buffer: enc.out, floats: rows, device: job.device } : { buffer: sums!, floats: K },
       { buffer: grad, floats: rows * C, device: job.device },
@@ -367,8 +367,6 @@ export async function runRowGrad(ctx: GpuContext, job: RowJob, spec: GradSpec): 
     return none ? { losses, grad: gradOut(job, spec, g) } : { sums: Array.from(losses as Float32Array), grad: gradOut(job, spec, g) };
   });
 }
-
-const ELEMENT_CODES = { sigmoid: 0, bce: 1, bceLogits: 2, kl: 3, klLog: 4 } as const;
 
 /** Weights then posWeight, one buffer (binding 4). */
 function elementWeights(job: ElementJob): Float32Array | undefined {
@@ -410,7 +408,7 @@ function encodeMap(call: Call, ctx: GpuContext, job: ElementJob, bind: Binder, e
     const n = Math.min(chunk, job.n - s);
     const b = bind(s, n);
     const or = range(out, s, n);
-    call.dispatch('elementwise', entry, elementVariant(ctx, job), { WG, OP: ELEMENT_CODES[job.op], ...constants }, Math.ceil(n / 4 / WG),
+    call.dispatch('elementwise', entry, elementVariant(ctx, job), { WG, OP: ELEMENT_OPS[job.op].code, ...constants }, Math.ceil(n / 4 / WG),
       { ...b.params, ...params, rows: n, oOff: or.delta }, { ...b.bindings, 5: or, ...extra(s, n) });
   }
 }
@@ -432,7 +430,7 @@ export async function runElementwise(ctx: GpuContext, job: ElementJob): Promise<
 
 /** The batch sum of an element-wise loss, read in tiles of 4 lanes (see planReduce). */
 function encodeElementSum(call: Call, ctx: GpuContext, job: ElementJob, bind: Binder): GPUBuffer {
-  return encodeReduce(call, ctx, 'reduceElements', job.n, 1, planReduce(job.n, 4, ctx.profile, 4), bind, { OP: ELEMENT_CODES[job.op] }, true);
+  return encodeReduce(call, ctx, 'reduceElements', job.n, 1, planReduce(job.n, 4, ctx.profile, 4), bind, { OP: ELEMENT_OPS[job.op].code }, true);
 }
 
 export async function runElementSum(ctx: GpuContext, job: ElementJob): Promise<number> {

@@ -8,8 +8,9 @@
  * the caller may refill its arrays as soon as the call returns.
  */
 import { LossError } from '../errors.js';
-import { isDevice, recordWidth } from '../ops.js';
-import type { Backend, ElementJob, F32Data, GradResult, GradSpec, I32Data, Out, RowJob } from '../ops.js';
+import type { Backend, ElementJob, F32Data, GradResult, GradSpec, I32Data, Out, RowJob } from '../jobs.js';
+import { ROW_OPS } from '../registry.js';
+import { isDevice } from '../shapes.js';
 
 const f32 = Math.fround;
 
@@ -152,7 +153,7 @@ export function streamed(single: Backend, unitFloats: () => number): Backend {
     async rowSums(job) {
       if (!oversized(job)) return single.rowSums(job);
       const parts = await each(rowChunks(job), (c) => single.rowSums(c.job));
-      return parts.length ? addSums(parts) : new Array<number>(recordWidth(job.op)).fill(0);
+      return parts.length ? addSums(parts) : new Array<number>(ROW_OPS[job.op].records).fill(0);
     },
     async elementwise(job) {
       if (!oversized(job)) return single.elementwise(job);

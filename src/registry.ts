@@ -1,0 +1,149 @@
+/**
+ * The op registry: one record per op holding everything op-specific that the facade, both
+ * backends, the WGSL interface and the tests read — its kernel code, its row mode and record
+ * width, how its batch sums finish per reduction (PyTorch's rules, in float32), how a 'mean'
+ * scales its gradient, its CPU formulas; and one record per public method with the options it
+ * accepts. The WGSL side sees the codes as named constants generated from this file
+ * (src/gpu/interface.ts), so a shader never tests an op by number.
+ */
+import { ELEMENT_FORMULAS } from './cpu/elementwise.js';
+import type { ElementOp, F32Data, GradScale, HostElementJob, Reduction, RowJob, RowOp } from './jobs.js';
+import { RowMode } from './jobs.js';
+import { numel } from './shapes.js';
+
+const f32 = Math.fround;
+
+export interface RowOpSpec {
+  /** The kernel's OP code (WGSL constant OP_<NAME>). */
+  readonly code: number;
+  /** One output per element (the softmax family) rather than one loss per row. */
+  readonly perElement: boolean;
+  /** Record components per row that the batch sums add up (1 for ops that have no reduction). */
+  readonly records: number;
+  /** What the row's extra accumulators (a, b) hold. */
+  mode(job: RowJob): RowMode;
+  /** The reduced loss from the record sums. */
+  finish(job: RowJob, sums: readonly number[], reduction: Reduction): number;
+  /** How a 'mean' scales each row's gradient: PyTorch divides by the loss's own denominator. */
+  meanScale(job: RowJob): GradScale;
+}
+
+/** 'mean' over the rows of the job (ceProb, entropy): sums[0] / rows. */
+const byRows: Pick<RowOpSpec, 'finish' | 'meanScale'> = {
+  finish: (job, sums, reduction) => (reduction === 'mean' ? f32(sums[0] / job.layout.rows) : sums[0]),
+  meanScale: (job) => ({ kind: 'const', value: f32(1 / job.layout.rows) }),
+};
+const elementOutput = (code: number, mode: RowMode): RowOpSpec => ({
+  code, perElement: true, records: 1, mode: () => mode, ...byRows,
+});
+
+export const ROW_OPS: Readonly<Record<RowOp, RowOpSpec>> = {
+  softmax: elementOutput(0, RowMode.Plain),
+  logSoftmax: elementOutput(1, RowMode.Plain),
+  entropy: { code: 2, perElement: false, records: 1, mode: () => RowMode.Entropy, ...byRows },
+  /**
+   * Records (nll, smooth, weight of target); 'mean' divides both parts by Σ weight of the
+   * non-ignored targets (their count when unweighted); loss = (1−ε)·nll + smooth·(ε/C).
+   */
+  ce: {
+    code: 3, perElement: false, records: 3,
+    mode: (job) => (job.eps > 0 ? RowMode.Dot : RowMode.Plain),
+    finish(job, sums, reduction) {
+      const mean = reduction === 'mean';
+      const nll = mean ? f32(sums[0] / sums[2]) : sums[0];
+      if (job.eps === 0) return nll;
+      const smooth = mean ? f32(sums[1] / sums[2]) : sums[1];
+      return f32(f32(f32(1 - job.eps) * nll) + f32(smooth * f32(job.eps / job.layout.C)));
+    },
+    meanScale: () => ({ kind: 'sum', index: 2 }),
+  },
+  ceProb: { code: 4, perElement: false, records: 1, mode: () => RowMode.Dot, ...byRows },
+  /** Records (loss, weight of target); 'mean' divides by Σ weight. */
+  nll: {
+    code: 5, perElement: false, records: 2, mode: () => RowMode.Plain,
+    finish: (_job, sums, reduction) => (reduction === 'mean' ? f32(sums[0] / sums[1]) : sums[0]),
+    meanScale: () => ({ kind: 'sum', index: 1 }),
+  },
+  softmaxBackward: elementOutput(6, RowMode.Backward),
+  logSoftmaxBackward: elementOutput(7, RowMode.Backward),
+};
+
+export interface ElementOpSpec {
+  /** The kernel's OP code (WGSL constant OP_<NAME>). */
+  readonly code: number;
+  /** The CPU formula of element i: a probability for sigmoid, a loss otherwise (same float32 order as the WGSL). */
+  value(job: HostElementJob, i: number): number;
+  /** d(loss_i)/dx_i before the reduction's scale, or undefined for an op without a gradient. */
+  grad?(job: HostElementJob, i: number): number;
+}
+
+export const ELEMENT_OPS: Readonly<Record<ElementOp, ElementOpSpec>> = {
+  sigmoid: { code: 0, ...ELEMENT_FORMULAS.sigmoid },
+  bce: { code: 1, ...ELEMENT_FORMULAS.bce },
+  bceLogits: { code: 2, ...ELEMENT_FORMULAS.bceLogits },
+  kl: { code: 3, ...ELEMENT_FORMULAS.kl },
+  klLog: { code: 4, ...ELEMENT_FORMULAS.klLog },
+};
+
+/** 'mean' divides by the element count, 'batchmean' by the first dim. */
+export function finishElements(sum: number, reduction: Reduction, shape: readonly number[]): number {
+  if (reduction === 'mean') return f32(sum / numel(shape));
+  if (reduction === 'batchmean') return f32(sum / batchOf(shape));
+  return sum;
+}
+
+function batchOf(shape: readonly number[]): number {
+  return shape.length === 0 ? 1 : shape[0];
+}
+
+/** How each row's gradient is scaled under `reduction` (the upstream gradient for 'none'). */
+export function rowGradScale(job: RowJob, reduction: Reduction, gradOutput: F32Data | undefined): GradScale {
+  if (reduction === 'none') return { kind: 'output', gradOutput: gradOutput ?? new Float32Array(job.layout.rows).fill(1) };
+  if (reduction === 'sum') return { kind: 'const', value: 1 };
+  return ROW_OPS[job.op].meanScale(job);
+}
+
+export function elementGradScale(reduction: Reduction, shape: readonly number[], gradOutput: F32Data | undefined): GradScale {
+  if (reduction === 'none') return { kind: 'output', gradOutput: gradOutput ?? new Float32Array(numel(shape)).fill(1) };
+  if (reduction === 'mean') return { kind: 'const', value: f32(1 / numel(shape)) };
+  if (reduction === 'batchmean') return { kind: 'const', value: f32(1 / batchOf(shape)) };
+  return { kind: 'const', value: 1 };
+}
+
+/** The scale of row/element i given the reduction sums (float32, the same on both backends). */
+export function scaleAt(scale: GradScale, sums: readonly number[] | undefined, i: number): number {
+  if (scale.kind === 'const') return scale.value;
+  if (scale.kind === 'sum') return f32(1 / sums![scale.index]);
+  return (scale.gradOutput as Float32Array)[i];
+}
+
+// ---------------------------------------------------------------- public methods
+
+const GRAD = ['grad', 'gradOutput', 'inPlace', 'output'] as const;
+const LOSS: readonly Reduction[] = ['none', 'mean', 'sum'];
+
+export interface MethodSpec {
+  /** Every option key the method accepts; any other rejects (a typo must never give the default answer). */
+  readonly options: readonly string[];
+  readonly reductions: readonly Reduction[];
+  readonly defaultReduction: Reduction;
+}
+
+const method = (options: readonly string[], reductions: readonly Reduction[] = LOSS, defaultReduction: Reduction = 'mean'): MethodSpec =>
+  ({ options, reductions, defaultReduction });
+
+export const METHODS = {
+  softmax: method(['dim', 'output'], ['none'], 'none'),
+  logSoftmax: method(['dim', 'output'], ['none'], 'none'),
+  softmaxBackward: method(['dim', 'output'], ['none'], 'none'),
+  logSoftmaxBackward: method(['dim', 'output'], ['none'], 'none'),
+  sigmoid: method(['output'], ['none'], 'none'),
+  crossEntropy: method(['weight', 'ignoreIndex', 'labelSmoothing', 'reduction', ...GRAD]),
+  nllLoss: method(['weight', 'ignoreIndex', 'reduction', ...GRAD]),
+  binaryCrossEntropy: method(['weight', 'reduction', ...GRAD]),
+  binaryCrossEntropyWithLogits: method(['weight', 'posWeight', 'reduction', ...GRAD]),
+  klDiv: method(['reduction', 'logTarget', ...GRAD], [...LOSS, 'batchmean']),
+  entropy: method(['dim', 'reduction', 'output'], LOSS, 'none'),
+} as const satisfies Record<string, MethodSpec>;
+
+export type MethodName = keyof typeof METHODS;
