@@ -38,7 +38,7 @@ export interface ModelRun {
 }
 export interface Run { backend: Backend; models: Partial<Record<Problem['id'], ModelRun>> }
 
-interface SeriesInfo { label: string; stroke: string; dash?: number[] }
+interface SeriesInfo { label: string; stroke: string; width: number; dash?: number[] }
 interface ChartInfo { id: string; title: string; series: SeriesInfo[] }
 
 const state = {
@@ -62,14 +62,15 @@ const selectedBackend = (): Backend => (document.querySelector<HTMLInputElement>
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 
 // The three charts of a model: each split's CE with its decomposition, and both accuracies.
+// Lines that may coincide stay visible: KL dashed over CE, held-out accuracy thin over a wide train line.
 const LOSS_SERIES: SeriesInfo[] = [
-  { label: 'CE (NLL)', stroke: '#d62728' },
-  { label: 'KL(y‖p)', stroke: '#ffb000', dash: [6, 6] },
-  { label: 'H(p)', stroke: '#1f77b4' },
+  { label: 'CE (NLL)', stroke: '#d62728', width: 2.5 },
+  { label: 'KL(y‖p)', stroke: '#ffb000', width: 2, dash: [6, 6] },
+  { label: 'H(p)', stroke: '#1f77b4', width: 2.5 },
 ];
 const ACC_SERIES: SeriesInfo[] = [
-  { label: 'train', stroke: '#2ca02c' },
-  { label: 'held-out', stroke: '#9467bd' },
+  { label: 'train', stroke: '#2ca02c', width: 4 },
+  { label: 'held-out', stroke: '#9467bd', width: 1.5 },
 ];
 const chartsOf = (id: string): ChartInfo[] => [
   { id: `${id}-train`, title: 'Training split (nats)', series: LOSS_SERIES },
@@ -89,7 +90,7 @@ function makeChart(info: ChartInfo, epochs: number): void {
     axes: [{ label: 'epoch' }, { values: percent ? (_u, v) => v.map((x) => `${Math.round(100 * x)} %`) : undefined, size: 55 }],
     series: [
       { label: 'epoch' },
-      ...info.series.map((s) => ({ label: s.label, stroke: s.stroke, width: s.dash ? 2 : 2.5, dash: s.dash, points: { show: false },
+      ...info.series.map((s) => ({ label: s.label, stroke: s.stroke, width: s.width, dash: s.dash, points: { show: false },
         value: (_u: uPlot, v: number | null) => (v == null ? '–' : percent ? pct(v) : v.toFixed(4)) })),
     ],
     legend: { live: true },
@@ -139,7 +140,8 @@ async function setup(): Promise<void> {
     gpu = { device, losses };
     const i = adapter.info;
     state.adapter = [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' · ') || 'unnamed adapter';
-    $('adapter').textContent = `WebGPU adapter: ${state.adapter}`;
+    const emulated = /swiftshader|llvmpipe|lavapipe|software/i.test(state.adapter);
+    $('adapter').textContent = `WebGPU adapter: ${state.adapter}${emulated ? ' (a GPU emulated on the CPU: its times are not a GPU\'s)' : ''}`;
     device.lost.then((info) => status(`the GPU device was lost: ${info.message}`, true));
   } catch (err) {
     $('adapter').textContent = `No WebGPU here (${String((err as Error)?.message ?? err)}): the CPU backend only.`;
