@@ -11,6 +11,8 @@ import { isDevice } from '../shapes.js';
 import { planReduce, planRows } from '../plan.js';
 import type { AdapterProfile, ReducePlan, RowPlan } from '../plan.js';
 import type { Constants, Family, Kernels, Variant } from './kernels.js';
+import { PARAM_BYTES, packParams, SLOTS, STORAGE_SLOTS } from './interface.js';
+import type { Params, Slot } from './interface.js';
 import type { BufferPool } from './pool.js';
 
 // GPUBufferUsage / GPUMapMode values from the spec (the globals may not exist).
@@ -27,16 +29,9 @@ export interface GpuContext {
   poison: boolean;
 }
 
-/** Values of the Params uniform of common.wgsl (unset fields are 0). */
-interface Params {
-  rows?: number; C?: number; inner?: number; segment?: number; splits?: number;
-  xOff?: number; tOff?: number; oOff?: number; itemBase?: number; blockLen?: number;
-  firstBlock?: number; blocks?: number; wLen?: number; pwLen?: number; pOff?: number; count?: number;
-  ignoreIndex?: number; keep?: number; add?: number; eps?: number; gscale?: number; scaleIdx?: number;
-}
-const U32_FIELDS = ['rows', 'C', 'inner', 'segment', 'splits', 'groupsX', 'xOff', 'tOff', 'oOff', 'itemBase',
-  'blockLen', 'firstBlock', 'blocks', 'wLen', 'pwLen', 'pOff', 'count'] as const;
-const PARAM_BYTES = 96;
+const SLOTS_BINDING = Object.fromEntries(STORAGE_SLOTS.map((s) => [s, SLOTS[s].binding])) as Record<Slot, number>;
+/** Buffers bound by slot name; a slot left out gets a placeholder. */
+type Bindings = Partial<Record<Slot, Range | GPUBuffer>>;
 
 /** A range of a buffer, bound from a 256-byte aligned offset; `delta` elements lead to `start`. */
 interface Range { buffer: GPUBuffer; offset: number; size: number; delta: number }
@@ -101,27 +96,16 @@ class Call {
   }
 
   dispatch(family: Family, entry: string, variant: Variant, constants: Constants, groups: number,
-    params: Params, bindings: Partial<Record<number, Range | GPUBuffer>>): void {
+    params: Params, bindings: Bindings): void {
     if (groups === 0) return;
     const maxDim = this.ctx.profile.maxGroupsPerDim;
     const gx = Math.min(groups, maxDim), gy = Math.ceil(groups / gx);
     if (gy > maxDim) throw new LossError(`the batch needs ${groups} workgroups, more than this device can dispatch`);
     const u = this.buffer(PARAM_BYTES, UNIFORM | COPY_DST);
-    const raw = new ArrayBuffer(PARAM_BYTES);
-    const ints = new Uint32Array(raw), floats = new Float32Array(raw);
-    const values: Record<string, number | undefined> = { ...params, groupsX: gx };
-    U32_FIELDS.forEach((k, i) => (ints[i] = values[k] ?? 0));
-    new Int32Array(raw)[17] = params.ignoreIndex ?? 0;
-    floats[18] = -Infinity;
-    floats[19] = params.keep ?? 1;
-    floats[20] = params.add ?? 0;
-    floats[21] = params.eps ?? 0;
-    floats[22] = params.gscale ?? 1;
-    ints[23] = params.scaleIdx ?? 0;
-    this.ctx.device.queue.writeBuffer(u, 0, raw);
+    this.ctx.device.queue.writeBuffer(u, 0, packParams({ ...params, groupsX: gx }));
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: u } }];
-    for (let b = 1; b <= 8; b++) {
-      const r = bindings[b];
+    for (const slot of STORAGE_SLOTS) {
+      const b = SLOTS_BINDING[slot], r = bindings[slot];
       if (r === undefined) entries.push({ binding: b, resource: { buffer: this.dummy(b) } });
       else if ('delta' in r) entries.push({ binding: b, resource: { buffer: r.buffer, offset: r.offset, size: r.size } });
       else entries.push({ binding: b, resource: { buffer: r } });
@@ -182,7 +166,7 @@ interface RowEncoding {
   status: GPUBuffer;
   /** Encodes `entry` of rows.wgsl for every chunk with extra constants and overrides of bindings. */
   each(entry: string, groupsOf: (rows: number) => number, constants?: Constants,
-    bindings?: (s0: number, n: number) => Partial<Record<number, Range | GPUBuffer>>, params?: Params): void;
+    bindings?: (s0: number, n: number) => Bindings, params?: Params): void;
   lanesPerRow: (rows: number) => number;
   /** The input on the device (uploaded, or the app's buffer). */
   x: GPUBuffer;
@@ -226,9 +210,9 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput,
       const xr = range(x, s0 * C * inner, n * C * inner);
       const or = output === 'normalize' || entry === 'gradRows' ? range(out, s0 * C * inner, n * C * inner) : range(out, r0 * K, nRows * K);
       const pr = partial && range(partial, r0 * plan.splits * 4, nRows * plan.splits * 4);
-      const bindings = {
-        1: xr, 2: labels && range(labels, r0, nRows), 3: prob && range(prob, s0 * C * inner, n * C * inner),
-        4: weight, 5: or, 6: pr, 7: status, ...extra?.(s0, n),
+      const bindings: Bindings = {
+        x: xr, labels: labels && range(labels, r0, nRows), y: prob && range(prob, s0 * C * inner, n * C * inner),
+        weight, out: or, partial: pr, status, ...extra?.(s0, n),
       };
       call.dispatch('rows', entry, v, { ...base, ...constants }, groupsOf(nRows), {
         rows: nRows, C, inner, segment: plan.segment, splits: plan.splits,
@@ -246,7 +230,7 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput,
 }
 
 /** Binds the source of items [start, start + count) of a reduction or a map. */
-type Binder = (start: number, count: number) => { params: Params; bindings: Partial<Record<number, Range | GPUBuffer>> };
+type Binder = (start: number, count: number) => { params: Params; bindings: Bindings };
 
 /**
  * Encodes the fixed-order sums of n items (K floats each) of `family`'s source into `call`:
@@ -266,13 +250,13 @@ function encodeReduce(call: Call, ctx: GpuContext, family: 'reduceRecords' | 're
     const start = Math.min(n, b0 * blockLen), end = Math.min(n, (b0 + blocks) * blockLen);
     const { params, bindings } = bind(start, Math.max(end - start, 1));
     call.dispatch(family, 'reduce', v, { ...constants, ...sourceConstants }, blocks,
-      { ...params, rows: n, blockLen, firstBlock: b0, blocks, itemBase: start, oOff: b0 * K }, { ...bindings, 5: sums });
+      { ...params, rows: n, blockLen, firstBlock: b0, blocks, itemBase: start, oOff: b0 * K }, { ...bindings, out: sums });
   }
   if (G === 1) return sums;
   const total = call.output(K);
   const lanes = plan.finalLanes;
   call.dispatch('reduceRecords', 'reduce', variant(ctx, lanes), { WG: lanes, LANES: lanes, K, TILED: false }, 1,
-    { rows: G, blockLen: G, firstBlock: 0, blocks: 1, itemBase: 0, xOff: 0, oOff: 0 }, { 3: sums, 5: total });
+    { rows: G, blockLen: G, firstBlock: 0, blocks: 1, itemBase: 0, xOff: 0, oOff: 0 }, { y: sums, out: total });
   return total;
 }
 
@@ -314,7 +298,7 @@ function encodeRowSums(call: Call, ctx: GpuContext, job: RowJob, records: GPUBuf
   const rows = job.layout.rows;
   return encodeReduce(call, ctx, 'reduceRecords', rows, K, planReduce(rows, K * 4, ctx.profile), (start, count) => {
     const r = range(records, start * K, count * K);
-    return { params: { xOff: r.delta }, bindings: { 3: r } };
+    return { params: { xOff: r.delta }, bindings: { y: r } };
   });
 }
 
@@ -356,7 +340,7 @@ export async function runRowGrad(ctx: GpuContext, job: RowJob, spec: GradSpec): 
     const grad = spec.inPlace ? enc.x : job.device ? call.owned(rows * C) : call.output(rows * C);
     const sc = gradScaleBinding(call, spec, sums);
     enc.each('gradRows', enc.lanesPerRow, { GSCALE: sc.GSCALE, IN_PLACE: spec.inPlace }, (s0, n) => ({
-      5: range(grad, s0 * C * inner, n * C * inner), 8: sc.bind(s0 * inner, n * inner), ...(spec.inPlace ? { 1: undefined } : {}),
+      out: range(grad, s0 * C * inner, n * C * inner), scale: sc.bind(s0 * inner, n * inner), ...(spec.inPlace ? { x: undefined } : {}),
     }), sc.params);
     const K = ROW_OPS[job.op].records;
     const outs = [
@@ -389,7 +373,7 @@ function elementBinder(call: Call, ctx: GpuContext, job: ElementJob): { bind: Bi
   const base = { wLen: job.weight?.length ?? 0, pwLen: job.posWeight?.length ?? 0, count: job.n };
   const bind: Binder = (start, count) => {
     const xr = range(x, start, count);
-    return { params: { ...base, xOff: xr.delta, itemBase: start }, bindings: { 1: xr, 3: t && range(t, start, count), 4: w, 7: status } };
+    return { params: { ...base, xOff: xr.delta, itemBase: start }, bindings: { x: xr, y: t && range(t, start, count), weight: w, status } };
   };
   return { bind, status, x };
 }
@@ -401,7 +385,7 @@ function elementVariant(ctx: GpuContext, job: ElementJob): Variant {
 
 /** Encodes an element-wise entry of elementwise.wgsl (a tile of 4 per invocation) into `out`, chunk by chunk. */
 function encodeMap(call: Call, ctx: GpuContext, job: ElementJob, bind: Binder, entry: string, out: GPUBuffer,
-  constants: Constants = {}, extra: (start: number, count: number) => Partial<Record<number, Range | GPUBuffer>> = () => ({}), params: Params = {}): void {
+  constants: Constants = {}, extra: (start: number, count: number) => Bindings = () => ({}), params: Params = {}): void {
   const chunk = Math.floor(maxFloats(ctx) / 4) * 4;
   const WG = 64;
   for (let s = 0; s < job.n; s += chunk) {
@@ -409,7 +393,7 @@ function encodeMap(call: Call, ctx: GpuContext, job: ElementJob, bind: Binder, e
     const b = bind(s, n);
     const or = range(out, s, n);
     call.dispatch('elementwise', entry, elementVariant(ctx, job), { WG, OP: ELEMENT_OPS[job.op].code, ...constants }, Math.ceil(n / 4 / WG),
-      { ...b.params, ...params, rows: n, oOff: or.delta }, { ...b.bindings, 5: or, ...extra(s, n) });
+      { ...b.params, ...params, rows: n, oOff: or.delta }, { ...b.bindings, out: or, ...extra(s, n) });
   }
 }
 
@@ -456,7 +440,7 @@ export async function runElementGrad(ctx: GpuContext, job: ElementJob, spec: Gra
     const grad = spec.inPlace ? x : job.device ? call.owned(job.n) : call.output(job.n);
     const sc = gradScaleBinding(call, spec, undefined);
     encodeMap(call, ctx, job, bind, 'gradMap', grad, { GSCALE: sc.GSCALE, IN_PLACE: spec.inPlace },
-      (s, n) => ({ 8: sc.bind(s, n), ...(spec.inPlace ? { 1: undefined } : {}) }), sc.params);
+      (s, n) => ({ scale: sc.bind(s, n), ...(spec.inPlace ? { x: undefined } : {}) }), sc.params);
     const outs = [{ buffer: losses, floats: none ? job.n : 1, device: none && job.device }, { buffer: grad, floats: job.n, device: job.device }];
     const [l, g] = await collect(call, outs, checkedStatus(job, status), OUTSIDE(job));
     return none ? { losses: l, grad: gradOut(job, spec, g) } : { sums: [(l as Float32Array)[0]], grad: gradOut(job, spec, g) };

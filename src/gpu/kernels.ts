@@ -12,9 +12,8 @@ import reduceWgsl from '../../shaders/reduce.wgsl?raw';
 import rowsWgsl from '../../shaders/rows.wgsl?raw';
 import operandsScalarWgsl from '../../shaders/operands-scalar.wgsl?raw';
 import operandsVec4Wgsl from '../../shaders/operands-vec4.wgsl?raw';
+import { layoutEntries } from './interface.js';
 
-const STORAGE_READ = 'read-only-storage' as GPUBufferBindingType;
-const COMPUTE = 4; // GPUShaderStage.COMPUTE
 
 export type Family = 'rows' | 'reduceRecords' | 'reduceElements' | 'elementwise';
 
@@ -40,20 +39,7 @@ export class Kernels {
   private pipelines = new Map<string, GPUComputePipeline>();
 
   constructor(private device: GPUDevice) {
-    const buffer = (type: GPUBufferBindingType): GPUBufferBindingLayout => ({ type });
-    this.layout = device.createBindGroupLayout({
-      entries: [
-        { binding: 0, visibility: COMPUTE, buffer: buffer('uniform') },
-        { binding: 1, visibility: COMPUTE, buffer: buffer(STORAGE_READ) },
-        { binding: 2, visibility: COMPUTE, buffer: buffer(STORAGE_READ) },
-        { binding: 3, visibility: COMPUTE, buffer: buffer(STORAGE_READ) },
-        { binding: 4, visibility: COMPUTE, buffer: buffer(STORAGE_READ) },
-        { binding: 5, visibility: COMPUTE, buffer: buffer('storage') },
-        { binding: 6, visibility: COMPUTE, buffer: buffer('storage') },
-        { binding: 7, visibility: COMPUTE, buffer: buffer('storage') },
-        { binding: 8, visibility: COMPUTE, buffer: buffer(STORAGE_READ) },
-      ],
-    });
+    this.layout = device.createBindGroupLayout({ entries: layoutEntries() });
     this.pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
   }
 
