@@ -239,9 +239,9 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
 
   function elementJob(method: string, op: ElementOp, input: unknown, target: unknown, weight: unknown) {
     const t = floatTensor(method, 'input', input);
+    const w = elementWeight(method, 'weight', weight, t.shape);
     const job: ElementJob = {
-      method, op, x: t.data, t: floatTarget(method, target, t.shape), n: numel(t.shape),
-      weight: elementWeight(method, 'weight', weight, t.shape),
+      method, op, x: t.data, t: floatTarget(method, target, t.shape), n: numel(t.shape), weight: w?.data, weightDiv: w?.div,
     };
     return { job, shape: t.shape };
   }

@@ -56,13 +56,21 @@ export type ElementOp = 'sigmoid' | 'bce' | 'bceLogits' | 'kl' | 'klLog';
 /** Reductions of every loss ('batchmean' is klDiv's). */
 export type Reduction = 'none' | 'mean' | 'sum' | 'batchmean';
 
-/** An element-wise op over n elements; `weight[i % weight.length]`, `posWeight[i % posWeight.length]`. */
+/**
+ * An element-wise op over n elements. Element i's weight is
+ * `weight[⌊(i + weightShift) / weightDiv⌋ % weight.length]` (any PyTorch broadcast of a weight tensor
+ * reduces to this), its posWeight `posWeight[i % posWeight.length]` (broadcast along the last dim).
+ */
 export interface ElementJob {
   method: string;
   op: ElementOp;
   x: F32Data;
   t?: F32Data;
   weight?: Float32Array;
+  /** Elements that share one weight (default 1). */
+  weightDiv?: number;
+  /** Added to i before dividing (default 0): where a streamed chunk starts in its weight's period. */
+  weightShift?: number;
   posWeight?: Float32Array;
   n: number;
   device?: boolean;

@@ -259,33 +259,48 @@ export function dimOf(method: string, dim: unknown, rank: number): number {
   return (d + r) % r;
 }
 
-/** Element weights broadcast from the right: a bare array covers trailing dims; a tensor's shape must be a suffix. */
-export function elementWeight(method: string, arg: string, w: unknown, shape: readonly number[]): Float32Array | undefined {
+/**
+ * Element weights broadcast to the input's shape by PyTorch's rules, as `{ data, div }`: element
+ * i's weight is data[⌊i / div⌋ % data.length]. A bare array covers the trailing dims whose product
+ * is its length. A tensor's dims, aligned from the right, are each 1 or the input's; the dims it
+ * does not broadcast over must then form one run (weights constant over the dims after it, div),
+ * else it is expanded over the dims in between (never beyond the input's own size).
+ */
+export function elementWeight(method: string, arg: string, w: unknown, shape: readonly number[]): { data: Float32Array; div: number } | undefined {
   if (w === undefined) return undefined;
-  let data: Float32Array, wshape: readonly number[] | undefined;
-  if (isF32(w)) data = w;
-  else {
-    if (typeof w !== 'object' || w === null || ArrayBuffer.isView(w) || Array.isArray(w)) fail(method, `${arg} must be a Float32Array or a host tensor, got ${show(w)}`);
-    const t = floatTensor(method, arg, w);
-    if (isDevice(t.data)) fail(method, `${arg} must be a host tensor`);
-    data = t.data;
-    wshape = t.shape;
-  }
-  if (wshape !== undefined) {
-    // Leading 1s broadcast; what is left must be the input's trailing dims (weight[i % length]).
-    const s = [...wshape];
-    while (s.length > 0 && s[0] === 1) s.shift();
-    const tail = shape.slice(shape.length - s.length);
-    if (s.length > shape.length || !sameShape(s, tail)) {
-      fail(method, `${arg}.shape [${wshape}] must be the trailing dims of input.shape [${shape}], after leading 1s (broadcast from the right)`);
+  if (isF32(w)) {
+    if (w.length === 1) return { data: w, div: 1 };
+    let n = 1;
+    for (let i = shape.length - 1; i >= 0; i--) {
+      n *= shape[i];
+      if (n === w.length) return { data: w, div: 1 };
     }
-    return data;
+    fail(method, `${arg} has length ${w.length}, which is not the size of trailing dims of input.shape [${shape}]`);
   }
-  let n = 1;
-  if (data.length === 1) return data;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    n *= shape[i];
-    if (n === data.length) return data;
+  if (typeof w !== 'object' || w === null || ArrayBuffer.isView(w) || Array.isArray(w)) fail(method, `${arg} must be a Float32Array or a host tensor, got ${show(w)}`);
+  const t = floatTensor(method, arg, w);
+  if (isDevice(t.data)) fail(method, `${arg} must be a host tensor`);
+  const data = t.data;
+  const r = shape.length;
+  const bad = () => fail(method, `${arg}.shape [${t.shape}] does not broadcast to input.shape [${shape}]`);
+  if (t.shape.slice(0, Math.max(0, t.shape.length - r)).some((d) => d !== 1)) bad();
+  const ws = [...new Array<number>(Math.max(0, r - t.shape.length)).fill(1), ...t.shape.slice(Math.max(0, t.shape.length - r))];
+  ws.forEach((d, i) => d !== 1 && d !== shape[i] && bad());
+  const kept = ws.map((d, i) => d !== 1 && shape[i] !== 1);
+  const a = kept.indexOf(true), b = kept.lastIndexOf(true) + 1;
+  if (a < 0 || numel(shape) === 0) return { data: data.subarray(0, 1), div: 1 };
+  const div = numel(shape.slice(b));
+  if (kept.slice(a, b).every((k, j) => k || shape[a + j] === 1)) return { data, div };
+  // Broadcast over a dim between kept ones: expand over shape[a..b) (at most the input's size).
+  const dims = shape.slice(a, b), wdims = ws.slice(a, b);
+  const out = new Float32Array(numel(dims));
+  const wstride = wdims.map((_, j) => (wdims[j] === 1 ? 0 : numel(wdims.slice(j + 1))));
+  const idx = new Array<number>(dims.length).fill(0);
+  for (let k = 0; k < out.length; k++) {
+    let src = 0;
+    for (let j = 0; j < dims.length; j++) src += idx[j] * wstride[j];
+    out[k] = data[src];
+    for (let j = dims.length - 1; j >= 0 && ++idx[j] === dims[j]; j--) idx[j] = 0;
   }
-  fail(method, `${arg} has length ${data.length}, which is not the size of trailing dims of input.shape [${shape}]`);
+  return { data: out, div };
 }

@@ -15,7 +15,9 @@ export function log1p(v: number): number {
 
 function weighted(job: HostElementJob, i: number, v: number): number {
   const w = job.weight;
-  return w === undefined ? v : f32(v * w[i % w.length]);
+  if (w === undefined) return v;
+  const div = job.weightDiv ?? 1, shift = job.weightShift ?? 0;
+  return f32(v * w[(div === 1 ? i + shift : Math.floor((i + shift) / div)) % w.length]);
 }
 
 const sigmoid = (x: number) => f32(1 / f32(1 + f32(Math.exp(-x))));

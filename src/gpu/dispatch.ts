@@ -370,7 +370,7 @@ function elementBinder(call: Call, ctx: GpuContext, job: ElementJob): { bind: Bi
   const w = weights && call.input(weights);
   const status = call.buffer(16);
   ctx.device.queue.writeBuffer(status, 0, new Uint32Array(4));
-  const base = { wLen: job.weight?.length ?? 0, pwLen: job.posWeight?.length ?? 0, count: job.n };
+  const base = { wLen: job.weight?.length ?? 0, pwLen: job.posWeight?.length ?? 0, count: job.n, wDiv: job.weightDiv ?? 1, wShift: job.weightShift ?? 0 };
   const bind: Binder = (start, count) => {
     const xr = range(x, start, count);
     return { params: { ...base, xOff: xr.delta, itemBase: start }, bindings: { x: xr, y: t && range(t, start, count), weight: w, status } };

@@ -35,6 +35,8 @@ const PARAMS = [
   ['eps', 'f32', 0, 'label smoothing'],
   ['gscale', 'f32', 1, 'gradients: the constant scale (GSCALE 0)'],
   ['scaleIdx', 'u32', 0, 'gradients: which reduction sum divides (GSCALE 2)'],
+  ['wDiv', 'u32', 1, 'element weights: elements that share one weight'],
+  ['wShift', 'u32', 0, 'element weights: added to the index before dividing'],
 ] as const satisfies readonly (readonly [string, Scalar, number, string])[];
 
 export type ParamName = (typeof PARAMS)[number][0];

@@ -38,7 +38,7 @@ function concat(parts: Float32Array[], total: number, into: Float32Array<ArrayBu
   return into;
 }
 
-/** `w[(start + j) % w.length]` for j < count, as an array indexed `j % length` (what a sub-job reads). */
+/** posWeight of a chunk: `w[(start + j) % w.length]` for j < count, as an array indexed `j % length`. */
 function rotate(w: Float32Array<ArrayBufferLike> | undefined, start: number, count: number): Float32Array | undefined {
   if (w === undefined || w.length === 1) return w;
   const len = Math.min(w.length, count);
@@ -88,12 +88,16 @@ export function streamed(single: Backend, unitFloats: () => number): Backend {
     const per = Math.floor(unitFloats() / 4) * 4;
     const x = snap(job.x) as Float32Array, t = snap(job.t) as Float32Array | undefined, go = snap(gradOutput) as Float32Array | undefined;
     const weight = job.weight?.slice(), posWeight = job.posWeight?.slice();
+    const div = job.weightDiv ?? 1, shift = job.weightShift ?? 0;
     const chunks = [];
     for (let s = 0; s < job.n; s += per) {
       const n = Math.min(per, job.n - s);
       chunks.push({
         gradOutput: go?.subarray(s, s + n),
-        job: { ...job, x: x.subarray(s, s + n), t: t?.subarray(s, s + n), n, weight: rotate(weight, s, n), posWeight: rotate(posWeight, s, n) },
+        job: {
+          ...job, x: x.subarray(s, s + n), t: t?.subarray(s, s + n), n, weight, posWeight: rotate(posWeight, s, n),
+          weightShift: weight && (shift + s) % (div * weight.length),
+        },
       });
     }
     return chunks;
