@@ -432,12 +432,12 @@ def gen_sigmoid_focal():
 
 # ----------------------------------------------------------------------------- BCE with a broadcast weight
 
-BCE_K = [0]
+BCE_K = {False: 0, True: 0}  # one count per op, so that each gets random and default gradOutputs
 
 
 def bce(x, t, name, weight, red=None, with_logits=False, pos_weight=None, go='auto'):
-    BCE_K[0] += 1
-    k = BCE_K[0]
+    BCE_K[with_logits] += 1
+    k = BCE_K[with_logits]
     if isinstance(go, str):
         go = upstream(np.shape(x), red, k)
     opts = grad_opts(red, go, k % 2 == 0)
