@@ -48,15 +48,16 @@ const closeToRef = (v: unknown) => typeof v === 'number' && Math.abs(v - REF) <=
 let dir = '';
 let packedFiles: string[] = [];
 
-/** Runs a command; resolves with its exit code and output (never rejects on a non-zero exit). */
+/** Runs a command; resolves with its exit code, stdout and all output (never rejects on a non-zero exit). */
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
-  return new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+  return new Promise<{ code: number | null; stdout: string; out: string }>((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env });
+    let stdout = '';
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => { stdout += d; out += d; });
     child.stderr.on('data', (d) => { out += d; });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out }));
+    child.on('close', (code) => resolve({ code, stdout, out }));
   });
 }
 
@@ -69,7 +70,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wgl-package-'));
   const pack = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], ROOT, npmEnv);
   expect(pack.code, pack.out).toBe(0);
-  const [info] = JSON.parse(pack.out.slice(pack.out.indexOf('['))) as { filename: string; files: { path: string }[] }[];
+  const [info] = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
   packedFiles = info.files.map((f) => f.path);
   cpSync(APPS, dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), '{ "private": true }\n');
@@ -96,7 +97,7 @@ describe('Node consumers', () => {
   it.each([['ESM (import)', 'node-esm/main.mjs'], ['CommonJS (require)', 'node-cjs/main.cjs']])('%s computes crossEntropy on the CPU', async (_, file) => {
     const r = await run(process.execPath, [join(dir, file), JSON.stringify(CASE)], dir);
     expect(r.code, r.out).toBe(0);
-    const res = JSON.parse(r.out.trim().split('\n').at(-1) ?? '');
+    const res = JSON.parse(r.stdout);
     expect(res.backend).toBe('cpu');
     expect(res.lossError).toBe('function');
     expect(closeToRef(res.loss), `loss ${res.loss}, float64 ${REF}`).toBe(true);
