@@ -68,14 +68,16 @@ const npmEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/
 beforeAll(async () => {
   expect(existsSync(join(ROOT, 'dist/index.js')), 'dist/index.js is missing: run `npm run build`').toBe(true);
   dir = mkdtempSync(join(tmpdir(), 'wgl-package-'));
-  const pack = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], ROOT, npmEnv);
+  // npm's own cache in the temp dir: nothing is fetched (--offline) and nothing is left behind.
+  const cache = ['--cache', join(dir, '.npm-cache')];
+  const pack = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir, ...cache], ROOT, npmEnv);
   expect(pack.code, pack.out).toBe(0);
   const [info] = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
   packedFiles = info.files.map((f) => f.path);
   cpSync(APPS, dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), '{ "private": true }\n');
   const install = await run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--offline', '--ignore-scripts',
-    '--prefix', dir, join(dir, info.filename)], dir, npmEnv);
+    ...cache, '--prefix', dir, join(dir, info.filename)], dir, npmEnv);
   expect(install.code, install.out).toBe(0);
   // Only the typed app sees @webgpu/types (this repository's copy).
   mkdirSync(join(dir, 'ts-webgpu/node_modules/@webgpu'), { recursive: true });
