@@ -3,7 +3,7 @@ import type { AdapterProfile } from './plan.js';
 
 export type { AdapterProfile };
 
-/*
+/**
  * WebGPU types without requiring them. TypeScript's lib.dom (5.9) has no GPUBuffer, GPU or
  * GPUDevice, so naming them bare breaks every strict consumer without WebGPU types (TS2304). The
  * alternative, TF.js's `/// <reference types="@webgpu/types" />`, makes @webgpu/types a hard
@@ -121,7 +121,7 @@ export interface EntropyOptions extends OutputOptions {
 type OptionValue<O, K extends string, D> = O extends unknown ? (K extends keyof O ? Defaulted<O[K], D> : D) : never;
 type Defaulted<V, D> = V extends undefined ? D : V;
 type OutputTensor<Output> = Output extends 'device' ? DeviceTensor : HostTensor;
-type ReducedTo<O, Reduction> = Reduction extends 'none' ? TensorResult<O> : number;
+type ReducedTo<O, R> = R extends 'none' ? TensorResult<O> : number;
 type WithGrad<O, Grad, Loss> = Grad extends true ? { loss: Loss; grad: TensorResult<O> } : Loss;
 
 /** A per-element result: a host tensor, or a device tensor with `output: 'device'`. */
