@@ -4,7 +4,7 @@
  * - Node ESM (import) and CommonJS (require of the ESM build): crossEntropy on the CPU against a
  *   float64 value computed here;
  * - strict TypeScript (skipLibCheck false) without WebGPU types, with moduleResolution bundler and
- *   node16, and with @webgpu/types (its GPUBuffer exactly);
+ *   node16, compiling every .d.ts the tarball ships; and with @webgpu/types (its GPUBuffer exactly);
  * - a Vite app, built, served and loaded in headless Chromium with WebGPU (backend 'webgpu') and
  *   without (backend 'cpu'), checking the loss each time.
  * dist/ must be built (`npm test` builds it first).

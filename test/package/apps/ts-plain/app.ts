@@ -1,5 +1,6 @@
 // A strict TypeScript consumer with no WebGPU types and no setup: the package's typings must compile
-// (skipLibCheck false) and stay typed (no `any`) where WebGPU's names are missing.
+// (skipLibCheck false; its tsconfigs include every .d.ts the tarball ships, reachable or not) and stay
+// typed (no `any`) where WebGPU's names are missing.
 import { createLosses, LossError } from 'webgpu-losses';
 import type { CrossEntropyOptions, DeviceTensor, HostTensor, Losses } from 'webgpu-losses';
 
