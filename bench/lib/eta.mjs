@@ -44,7 +44,7 @@ function priorRows(previous, env, c) {
  * @param timing   the run's timing; @param only the --impls filter (floors always run)
  * @param previous rows of earlier runs
  * Returns { predictedMs, done(row), text() }: predictedMs is the whole run at the earlier run's
- * speed; call done() as each row finishes; text() is "ETA 2m05s" (or '' before the first row).
+ * speed; call done() as each row finishes; text() is "ETA 2m05s" (or '' without an earlier run).
  */
 export function createEta({ cases, envs, timing, only, previous }) {
   const expected = new Map();
@@ -70,8 +70,11 @@ export function createEta({ cases, envs, timing, only, previous }) {
       predictedDone += expected.get(keyOf(row)) ?? 0;
     },
     text() {
-      if (!predictedDone || !expected.size) return '';
-      return `ETA ${minutes(((Date.now() - start) / predictedDone) * (total - predictedDone))}`;
+      if (!expected.size) return '';
+      // The first measurements carry one-off costs (shader compiles, the floors' tuning): the
+      // earlier run's speed stands until 5 % of the predicted work is done.
+      const speed = predictedDone >= 0.05 * total ? (Date.now() - start) / predictedDone : 1;
+      return `ETA ${minutes(speed * (total - predictedDone))}`;
     },
   };
 }
