@@ -1,6 +1,7 @@
 import { defineConfig } from 'vite';
 
 // Library build: one ESM file with the WGSL inlined through `?raw` imports; no runtime dependencies.
+// No source map: the bundle is not minified (readable as shipped), and a map would triple the tarball.
 export default defineConfig({
   build: {
     lib: { entry: 'src/index.ts', formats: ['es'], fileName: () => 'index.js' },
@@ -8,6 +9,6 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     minify: false,
-    sourcemap: true,
+    sourcemap: false,
   },
 });

@@ -1,7 +1,27 @@
-/** Public types of webgpu-losses (see DESIGN.md §2). */
+/** Public types of webgpu-losses: tensors, options, results and the Losses interface. */
 import type { AdapterProfile } from './plan.js';
 
 export type { AdapterProfile };
+
+/**
+ * WebGPU types without requiring them. TypeScript's lib.dom (5.9) has no GPUBuffer, GPU or
+ * GPUDevice, so naming them bare breaks every strict consumer without WebGPU types (TS2304). The
+ * alternative, TF.js's `/// <reference types="@webgpu/types" />`, makes @webgpu/types a hard
+ * dependency of every consumer's compile (TS2688 where it is not installed) and pushes its globals
+ * into programs that never asked for them. Instead, ONNX Runtime's way: look the constructor up on
+ * `typeof globalThis` and take its `prototype`. Where the program has WebGPU types (@webgpu/types,
+ * which the `webgpu` package brings, or a future lib.dom) the result is exactly their GPUBuffer,
+ * GPU and GPUDevice; elsewhere it is a small structural stand-in with the members a caller uses,
+ * never `any`.
+ */
+type GlobalType<Name extends string, Fallback> =
+  typeof globalThis extends { readonly [K in Name]: { prototype: infer T } } ? T : Fallback;
+/** `GPUBuffer` where WebGPU types exist. */
+type WebGpuBuffer = GlobalType<'GPUBuffer', { readonly size: number; readonly usage: number; destroy(): void }>;
+/** `GPUDevice` where WebGPU types exist. */
+type WebGpuDevice = GlobalType<'GPUDevice', { readonly queue: object; destroy(): void }>;
+/** `GPU` (`navigator.gpu`) where WebGPU types exist. */
+type WebGpu = GlobalType<'GPU', { requestAdapter(options?: object): Promise<object | null> }>;
 
 /** A row-major float32 tensor in host memory. */
 export interface HostTensor {
@@ -17,7 +37,7 @@ export interface IndexTensor {
 
 /** A tensor that already lives on the GPU (WebGPU backend only); read in place, never copied. */
 export interface DeviceTensor {
-  buffer: GPUBuffer;
+  buffer: WebGpuBuffer;
   shape: readonly number[];
   dtype?: 'float32' | 'int32';
 }
@@ -90,18 +110,35 @@ export interface EntropyOptions extends OutputOptions {
   reduction?: Reduction;
 }
 
+/*
+ * Result types follow the options' types: an option that is a literal (`{ grad: true }`, `{ reduction:
+ * 'none' }`, `{ output: 'device' }`) gives one result type; an option whose type is wider (`grad:
+ * boolean`, `reduction: Reduction`, an options variable typed `CrossEntropyOptions`) gives the union
+ * of the results it may produce, so the type never claims less than the value can be.
+ */
+
+/** The values option `K` may take in options `O`, with `D` standing for an absent or undefined key. */
+type OptionValue<O, K extends string, D> = O extends unknown ? (K extends keyof O ? Defaulted<O[K], D> : D) : never;
+type Defaulted<V, D> = V extends undefined ? D : V;
+type OutputTensor<Output> = Output extends 'device' ? DeviceTensor : HostTensor;
+type ReducedTo<O, R> = R extends 'none' ? TensorResult<O> : number;
+type WithGrad<O, Grad, Loss> = Grad extends true ? { loss: Loss; grad: TensorResult<O> } : Loss;
+
 /** A per-element result: a host tensor, or a device tensor with `output: 'device'`. */
-export type TensorResult<O> = O extends { output: 'device' } ? DeviceTensor : HostTensor;
-type ReducedOr<O, R> = O extends { reduction: R } ? TensorResult<O> : number;
+export type TensorResult<O> = OutputTensor<OptionValue<O, 'output', 'host'>>;
+/** A reduction's result: a tensor for reduction 'none', else a number; `D` is the method's default reduction. */
+export type ReducedResult<O, D extends string = 'mean'> = O extends unknown ? ReducedTo<O, OptionValue<O, 'reduction', D>> : never;
 /** What a loss resolves to: a number, a tensor for reduction 'none', `{ loss, grad }` with `grad: true`. */
-export type LossResult<O, R = 'none'> = O extends { grad: true } ? { loss: ReducedOr<O, R>; grad: TensorResult<O> } : ReducedOr<O, R>;
+export type LossResult<O, D extends string = 'mean'> = O extends unknown
+  ? WithGrad<O, OptionValue<O, 'grad', false>, ReducedResult<O, D>>
+  : never;
 
 export interface CreateLossesOptions {
   backend?: 'auto' | 'webgpu' | 'cpu';
   /** A `GPU` object (`navigator.gpu`, or `create([])` from the `webgpu` package in Node). */
-  gpu?: GPU;
+  gpu?: WebGpu;
   /** An existing device to share with the app; the library never destroys it. */
-  device?: GPUDevice;
+  device?: WebGpuDevice;
   /**
    * Largest storage binding (bytes) the dispatcher will bind; defaults to the device limit.
    * Lower it to make the dispatcher split batches into chunks (tests use this).
@@ -125,12 +162,16 @@ export interface CreateLossesOptions {
 /** The loss library bound to one backend. Every method is async. */
 export interface Losses {
   readonly backend: 'webgpu' | 'cpu';
-  /** Why `backend: 'auto'` did not use WebGPU (undefined when it did, or when the CPU was asked for). */
+  /**
+   * Why `backend: 'auto'` runs on the CPU: what was missing or failed on the way to WebGPU (no
+   * `navigator.gpu` and no `gpu` option, no adapter, the device request rejected, …). Undefined when
+   * the backend is WebGPU or 'cpu' was asked for.
+   */
   readonly fallbackReason?: string;
   /** The adapter profile the WebGPU dispatcher plans with (undefined on the CPU). */
   readonly profile?: AdapterProfile;
   /** The GPUDevice in use (WebGPU backend): a new one after the loss of a device the library created. */
-  readonly device?: GPUDevice;
+  readonly device?: WebGpuDevice;
   /** Buffer pool counters (WebGPU backend): idle pooled buffers and bytes, buffers in use. */
   stats?(): { pooledBuffers: number; pooledBytes: number; liveBuffers: number };
   softmax<O extends SoftmaxOptions = {}>(x: TensorInput, options?: O): Promise<TensorResult<O>>;
@@ -146,7 +187,7 @@ export interface Losses {
   binaryCrossEntropyWithLogits<O extends BceWithLogitsOptions = {}>(input: TensorInput, target: FloatTarget, options?: O): Promise<LossResult<O>>;
   klDiv<O extends KlDivOptions = {}>(input: TensorInput, target: FloatTarget, options?: O): Promise<LossResult<O>>;
   /** Per row by default (reduction 'none'); a number for 'mean' and 'sum'. */
-  entropy<O extends EntropyOptions = {}>(logits: TensorInput, options?: O): Promise<O extends { reduction: 'mean' | 'sum' } ? number : TensorResult<O>>;
+  entropy<O extends EntropyOptions = {}>(logits: TensorInput, options?: O): Promise<ReducedResult<O, 'none'>>;
   /** Frees every GPU resource the library owns (never an app's device). */
   dispose(): void;
 }

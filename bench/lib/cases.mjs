@@ -33,6 +33,33 @@ export const QUICK_SHAPES = {
   ceGrad: ['4096x1000'],
 };
 
+/**
+ * The default run (`npm run bench`, about 3 minutes on 2 cores): every implementation on the key
+ * shapes: cross-entropy on each kind of row the dispatcher plans for (ordinary, LLM vocabulary, few
+ * classes, a few very long rows), softmax (ONNX Runtime's WebGPU provider runs only softmax), BCE,
+ * and the loss with its gradient. The full suite (`--full`) adds logSoftmax, the 512×32000 softmax
+ * and gradient, and BCE at 16M.
+ */
+export const DEFAULT_SHAPES = {
+  ce: ['4096x1000', '512x32000', '65536x10', '8x128256'],
+  softmax: ['4096x1000'],
+  logSoftmax: [],
+  bce: ['1M'],
+  ceGrad: ['4096x1000'],
+};
+
+export const PRESETS = { quick: QUICK_SHAPES, default: DEFAULT_SHAPES, full: FULL_SHAPES };
+
+/**
+ * Timing per preset ({ runs, minRuns, budgetMs } for timing.mjs's measure()). The slowest baselines
+ * (seconds per call) are held to minRuns, so the default's 2 is what keeps it near 3 minutes.
+ */
+export const PRESET_TIMING = {
+  quick: { runs: 5, minRuns: 3, budgetMs: 800 },
+  default: { runs: 5, minRuns: 2, budgetMs: 1000 },
+  full: { runs: 10, minRuns: 3, budgetMs: 2500 },
+};
+
 /** "4096x1000" → [4096, 1000]; "16M" → [16777216]; "1M" → [1048576]; "1000" → [1000]. */
 export function parseShape(label) {
   const dims = String(label).toLowerCase().split('x').map((d) => {
@@ -50,16 +77,17 @@ export function fits(op, dims) {
 }
 
 /**
- * The list of cases: `ops` (default all) × `shapes` (default the preset's shapes for each op).
- * A case is { op, shape: label, dims, id }.
+ * The list of cases: `ops` (default all) × `shapes` (default the preset's shapes for each op; the
+ * preset is 'quick' with `quick`, else 'full' unless named). A case is { op, shape: label, dims, id }.
  */
-export function selectCases({ ops, shapes, quick } = {}) {
-  const preset = quick ? QUICK_SHAPES : FULL_SHAPES;
+export function selectCases({ ops, shapes, quick, preset = quick ? 'quick' : 'full' } = {}) {
+  const presetShapes = PRESETS[preset];
+  if (!presetShapes) throw new Error(`unknown preset "${preset}" (presets: ${Object.keys(PRESETS).join(', ')})`);
   const chosen = ops && ops.length ? ops : OPS;
   for (const op of chosen) if (!OPS.includes(op)) throw new Error(`unknown op "${op}" (ops: ${OPS.join(', ')})`);
   const cases = [];
   for (const op of chosen) {
-    const labels = shapes && shapes.length ? shapes : preset[op];
+    const labels = shapes && shapes.length ? shapes : presetShapes[op];
     for (const label of labels) {
       const dims = parseShape(label);
       if (!fits(op, dims)) continue;

@@ -20,7 +20,7 @@ const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
  * Which Vulkan drivers Dawn gets. VK_ICD_FILENAMES, when set, is kept. Otherwise a child process
  * asks Dawn for an adapter with the system's drivers: a real GPU is used as it is; when there is
  * none (or only a software rasterizer such as lavapipe), SwiftShader, the adapter the tests and
- * headless Chromium use here (DESIGN.md §6), is chosen instead.
+ * headless Chromium use here, is chosen instead.
  */
 function chooseVulkanDrivers() {
   if (process.env.VK_ICD_FILENAMES) return `VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES}`;

@@ -8,7 +8,7 @@
 // - a loss with its gradient ({ loss, grad }): the larger of the loss's error and the gradient's, the
 //   gradient's being the max over elements of |g − ref| / max(|ref|, 1/(N·C)) (relative, with |ref|
 //   floored at the gradient of a uniform row, so probabilities far below 1/C are held absolutely).
-// Tolerances follow DESIGN.md §3: losses 2e-5 (relative), probabilities 1e-6, log-probabilities 2e-5.
+// Tolerances follow the numerics contract (docs/ARCHITECTURE.md): losses 2e-5 (relative), probabilities 1e-6, log-probabilities 2e-5.
 
 /** Neumaier-compensated float64 sum of term(0) … term(n − 1). */
 function sumOf(n, term) {
