@@ -38,6 +38,13 @@ function asLossError(method: string, err: unknown): LossError {
   return new LossError(`${method}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
+/** A finite number option that satisfies `ok`, or its default. */
+function numberOption(method: string, name: string, v: unknown, fallback: number, rule: string, ok: (v: number) => boolean): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) fail(method, `${name} = ${show(v)} must be a finite number ${rule === 'finite' ? '' : rule}`.trimEnd());
+  return v;
+}
+
 function outputOf(method: string, output: unknown): boolean {
   if (output === undefined || output === 'host') return false;
   if (output === 'device') return true;
@@ -171,7 +178,7 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
     job.device = outputOf(job.method, o.output);
     const g = gradOf(job.method, o, reduction, outShape, job.x, { target: job.target ?? job.prob });
     if (numel(inShape) === 0) {
-      const loss = reduction === 'none' ? tensor(empty(job.method, job.device), outShape) : ROW_OPS[job.op].finish(job, new Array<number>(ROW_OPS[job.op].records).fill(0), reduction);
+      const loss = reduction === 'none' ? tensor(empty(job.method, job.device), outShape) : ROW_OPS[job.op].finish(job, new Array<number>(ROW_OPS[job.op].records(job)).fill(0), reduction);
       if (!g) return loss;
       return { loss, grad: g.inPlace ? tensor(isDevice(job.x) ? job.x.buffer : job.x, inShape) : tensor(empty(job.method, job.device), inShape) };
     }
@@ -270,13 +277,20 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
       const o = optionsFor(m, options);
       const { x, reduction, weight, ignoreIndex } = classLoss(m, input, o);
       const eps = smoothingOf(m, o.labelSmoothing);
+      const extras = {
+        zLoss: numberOption(m, 'zLoss', o.zLoss, 0, '≥ 0', (v) => v >= 0),
+        softcap: numberOption(m, 'softcap', o.softcap, 0, '> 0', (v) => v > 0),
+        gamma: numberOption(m, 'focalGamma', o.focalGamma, 0, '≥ 0', (v) => v >= 0),
+      };
+      if (o.focalGamma !== undefined && eps > 0) fail(m, 'focalGamma cannot be combined with labelSmoothing');
       let job: RowJob;
       if (looksLikeIndices(target)) {
         const idx = indexTarget(m, target, x.outShape);
         checkIndices(m, idx, x.layout.C, ignoreIndex);
-        job = { method: m, op: 'ce', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps };
+        job = { method: m, op: 'ce', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps, ...extras };
       } else {
-        job = { method: m, op: 'ceProb', x: x.data, layout: x.layout, prob: floatTarget(m, target, x.shape), weight, ignoreIndex, eps };
+        if (o.focalGamma !== undefined) fail(m, 'focalGamma needs class-index targets (an Int32Array), not probabilities');
+        job = { method: m, op: 'ceProb', x: x.data, layout: x.layout, prob: floatTarget(m, target, x.shape), weight, ignoreIndex, eps, ...extras };
       }
       return rows(job, reduction, x.outShape, x.shape, o);
     }),
@@ -326,6 +340,16 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
       const reduction = reductionFor(m, o);
       const logTarget = booleanOf(m, 'logTarget', o.logTarget);
       const { job, shape } = elementJob(m, logTarget ? 'klLog' : 'kl', input, target, undefined);
+      return elements(job, reduction, shape, o);
+    }),
+
+    sigmoidFocalLoss: guard('sigmoidFocalLoss', async (input: unknown, target: unknown, options?: unknown) => {
+      const m = 'sigmoidFocalLoss' as const;
+      const o = optionsFor(m, options);
+      const reduction = reductionFor(m, o);
+      const { job, shape } = elementJob(m, 'sigmoidFocal', input, target, undefined);
+      job.alpha = numberOption(m, 'alpha', o.alpha, 0.25, 'finite', () => true);
+      job.gamma = numberOption(m, 'gamma', o.gamma, 2, '≥ 0', (v) => v >= 0);
       return elements(job, reduction, shape, o);
     }),
 

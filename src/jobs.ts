@@ -34,6 +34,10 @@ export interface RowJob {
   ignoreIndex: number;
   /** Label smoothing. */
   eps: number;
+  /** Cross-entropy extras (0 = off): z-loss s·lse², logit softcap c·tanh(x/c), focal γ. */
+  zLoss?: number;
+  softcap?: number;
+  gamma?: number;
   /** Leave per-element results on the device (WebGPU only). */
   device?: boolean;
 }
@@ -51,7 +55,7 @@ export const enum RowMode {
   Backward = 3,
 }
 
-export type ElementOp = 'sigmoid' | 'bce' | 'bceLogits' | 'kl' | 'klLog';
+export type ElementOp = 'sigmoid' | 'bce' | 'bceLogits' | 'kl' | 'klLog' | 'sigmoidFocal';
 
 /** Reductions of every loss ('batchmean' is klDiv's). */
 export type Reduction = 'none' | 'mean' | 'sum' | 'batchmean';
@@ -72,6 +76,9 @@ export interface ElementJob {
   /** Added to i before dividing (default 0): where a streamed chunk starts in its weight's period. */
   weightShift?: number;
   posWeight?: Float32Array;
+  /** sigmoidFocal: α (negative: no α weighting) and γ. */
+  alpha?: number;
+  gamma?: number;
   n: number;
   device?: boolean;
 }
@@ -84,7 +91,11 @@ export type Out = Float32Array | GPUBuffer;
  * How each row's (or element's) gradient is scaled, from PyTorch's reduction rules:
  * by the upstream gradient ('none'), by 1/sums[index] (a weighted 'mean'), or by a constant.
  */
-export type GradScale = { kind: 'output'; gradOutput: F32Data } | { kind: 'sum'; index: number } | { kind: 'const'; value: number };
+export type GradScale =
+  | { kind: 'output'; gradOutput: F32Data }
+  /** 1/sums[index]; the z-loss part of a row (if any) by 1/sums[zIndex]. */
+  | { kind: 'sum'; index: number; zIndex?: number }
+  | { kind: 'const'; value: number };
 
 export interface GradSpec {
   reduction: Reduction;

@@ -19,7 +19,7 @@ export interface RowOpSpec {
   /** One output per element (the softmax family) rather than one loss per row. */
   readonly perElement: boolean;
   /** Record components per row that the batch sums add up (1 for ops that have no reduction). */
-  readonly records: number;
+  records(job: RowJob): number;
   /** What the row's extra accumulators (a, b) hold. */
   mode(job: RowJob): RowMode;
   /** The reduced loss from the record sums. */
@@ -33,34 +33,42 @@ const byRows: Pick<RowOpSpec, 'finish' | 'meanScale'> = {
   finish: (job, sums, reduction) => (reduction === 'mean' ? f32(sums[0] / job.layout.rows) : sums[0]),
   meanScale: (job) => ({ kind: 'const', value: f32(1 / job.layout.rows) }),
 };
+const one = () => 1;
 const elementOutput = (code: number, mode: RowMode): RowOpSpec => ({
-  code, perElement: true, records: 1, mode: () => mode, ...byRows,
+  code, perElement: true, records: one, mode: () => mode, ...byRows,
 });
 
 export const ROW_OPS: Readonly<Record<RowOp, RowOpSpec>> = {
   softmax: elementOutput(0, RowMode.Plain),
   logSoftmax: elementOutput(1, RowMode.Plain),
-  entropy: { code: 2, perElement: false, records: 1, mode: () => RowMode.Entropy, ...byRows },
+  entropy: { code: 2, perElement: false, records: one, mode: () => RowMode.Entropy, ...byRows },
   /**
-   * Records (nll, smooth, weight of target); 'mean' divides both parts by Σ weight of the
-   * non-ignored targets (their count when unweighted); loss = (1−ε)·nll + smooth·(ε/C).
+   * Records (nll, smooth, weight of target), plus (z, 1) per non-ignored row with a z-loss;
+   * 'mean' divides nll and smooth by Σ weight of the non-ignored targets (their count when
+   * unweighted) and Σz by the count of non-ignored rows; loss = (1−ε)·nll + smooth·(ε/C) + z.
+   * With focal γ > 0, nll holds the focal term −w_t·(1 − p_t)^γ·log p_t.
    */
   ce: {
-    code: 3, perElement: false, records: 3,
+    code: 3, perElement: false,
+    records: (job) => ((job.zLoss ?? 0) > 0 ? 5 : 3),
     mode: (job) => (job.eps > 0 ? RowMode.Dot : RowMode.Plain),
     finish(job, sums, reduction) {
       const mean = reduction === 'mean';
-      const nll = mean ? f32(sums[0] / sums[2]) : sums[0];
-      if (job.eps === 0) return nll;
-      const smooth = mean ? f32(sums[1] / sums[2]) : sums[1];
-      return f32(f32(f32(1 - job.eps) * nll) + f32(smooth * f32(job.eps / job.layout.C)));
+      let loss = mean ? f32(sums[0] / sums[2]) : sums[0];
+      if (job.eps > 0) {
+        const smooth = mean ? f32(sums[1] / sums[2]) : sums[1];
+        loss = f32(f32(f32(1 - job.eps) * loss) + f32(smooth * f32(job.eps / job.layout.C)));
+      }
+      if ((job.zLoss ?? 0) > 0) loss = f32(loss + (mean ? f32(sums[3] / sums[4]) : sums[3]));
+      return loss;
     },
-    meanScale: () => ({ kind: 'sum', index: 2 }),
+    meanScale: (job) => ({ kind: 'sum', index: 2, zIndex: (job.zLoss ?? 0) > 0 ? 4 : undefined }),
   },
-  ceProb: { code: 4, perElement: false, records: 1, mode: () => RowMode.Dot, ...byRows },
+  /** Every row counts: its z-loss (if any) is part of its one record. */
+  ceProb: { code: 4, perElement: false, records: one, mode: () => RowMode.Dot, ...byRows },
   /** Records (loss, weight of target); 'mean' divides by Σ weight. */
   nll: {
-    code: 5, perElement: false, records: 2, mode: () => RowMode.Plain,
+    code: 5, perElement: false, records: () => 2, mode: () => RowMode.Plain,
     finish: (_job, sums, reduction) => (reduction === 'mean' ? f32(sums[0] / sums[1]) : sums[0]),
     meanScale: () => ({ kind: 'sum', index: 1 }),
   },
@@ -83,6 +91,7 @@ export const ELEMENT_OPS: Readonly<Record<ElementOp, ElementOpSpec>> = {
   bceLogits: { code: 2, ...ELEMENT_FORMULAS.bceLogits },
   kl: { code: 3, ...ELEMENT_FORMULAS.kl },
   klLog: { code: 4, ...ELEMENT_FORMULAS.klLog },
+  sigmoidFocal: { code: 5, ...ELEMENT_FORMULAS.sigmoidFocal },
 };
 
 /** 'mean' divides by the element count, 'batchmean' by the first dim. */
@@ -117,6 +126,12 @@ export function scaleAt(scale: GradScale, sums: readonly number[] | undefined, i
   return (scale.gradOutput as Float32Array)[i];
 }
 
+/** The scale of the z-loss part of row i: as the row's, except that a 'mean' divides by the row count. */
+export function zScaleAt(scale: GradScale, sums: readonly number[] | undefined, i: number): number {
+  if (scale.kind === 'sum' && scale.zIndex !== undefined) return f32(1 / sums![scale.zIndex]);
+  return scaleAt(scale, sums, i);
+}
+
 // ---------------------------------------------------------------- public methods
 
 const GRAD = ['grad', 'gradOutput', 'inPlace', 'output'] as const;
@@ -138,11 +153,12 @@ export const METHODS = {
   softmaxBackward: method(['dim', 'output'], ['none'], 'none'),
   logSoftmaxBackward: method(['dim', 'output'], ['none'], 'none'),
   sigmoid: method(['output'], ['none'], 'none'),
-  crossEntropy: method(['weight', 'ignoreIndex', 'labelSmoothing', 'reduction', ...GRAD]),
+  crossEntropy: method(['weight', 'ignoreIndex', 'labelSmoothing', 'zLoss', 'softcap', 'focalGamma', 'reduction', ...GRAD]),
   nllLoss: method(['weight', 'ignoreIndex', 'reduction', ...GRAD]),
   binaryCrossEntropy: method(['weight', 'reduction', ...GRAD]),
   binaryCrossEntropyWithLogits: method(['weight', 'posWeight', 'reduction', ...GRAD]),
   klDiv: method(['reduction', 'logTarget', ...GRAD], [...LOSS, 'batchmean']),
+  sigmoidFocalLoss: method(['alpha', 'gamma', 'reduction', ...GRAD]),
   entropy: method(['dim', 'reduction', 'output'], LOSS, 'none'),
 } as const satisfies Record<string, MethodSpec>;
 

@@ -78,6 +78,21 @@ export interface CrossEntropyOptions extends GradOptions, OutputOptions {
   ignoreIndex?: number;
   /** In [0, 1]. Default 0. */
   labelSmoothing?: number;
+  /** z-loss (PaLM): each non-ignored row's loss gains s·lse(row)²; 'mean' divides Σz by the non-ignored row count. s ≥ 0, default 0. */
+  zLoss?: number;
+  /** Logit softcap (Gemma 2): the logits become c·tanh(x/c) before anything else. c > 0; default none. */
+  softcap?: number;
+  /** Focal loss: each non-ignored row's loss is −w_t·(1 − p_t)^γ·log p_t (γ = 0 is cross-entropy). Index targets only, not with labelSmoothing. */
+  focalGamma?: number;
+  reduction?: Reduction;
+}
+
+export interface SigmoidFocalLossOptions extends GradOptions, OutputOptions {
+  /** Weight of the positive class, α·t + (1 − α)·(1 − t); a negative α disables it. Default 0.25. */
+  alpha?: number;
+  /** Focusing exponent γ ≥ 0. Default 2. */
+  gamma?: number;
+  /** Default 'mean' (torchvision's default is 'none'). */
   reduction?: Reduction;
 }
 
@@ -186,6 +201,8 @@ export interface Losses {
   binaryCrossEntropy<O extends BceOptions = {}>(input: TensorInput, target: FloatTarget, options?: O): Promise<LossResult<O>>;
   binaryCrossEntropyWithLogits<O extends BceWithLogitsOptions = {}>(input: TensorInput, target: FloatTarget, options?: O): Promise<LossResult<O>>;
   klDiv<O extends KlDivOptions = {}>(input: TensorInput, target: FloatTarget, options?: O): Promise<LossResult<O>>;
+  /** torchvision.ops.sigmoid_focal_loss, with 'mean' as the default reduction. */
+  sigmoidFocalLoss<O extends SigmoidFocalLossOptions = {}>(input: TensorInput, target: FloatTarget, options?: O): Promise<LossResult<O>>;
   /** Per row by default (reduction 'none'); a number for 'mean' and 'sum'. */
   entropy<O extends EntropyOptions = {}>(logits: TensorInput, options?: O): Promise<ReducedResult<O, 'none'>>;
   /** Frees every GPU resource the library owns (never an app's device). */

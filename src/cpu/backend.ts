@@ -1,7 +1,7 @@
 /** The CPU backend: the fallback without an adapter, and the oracle of the GPU tests. */
 import { LossError } from '../errors.js';
 import type { Backend, ElementJob, GradSpec, HostElementJob, HostRowJob, RowJob } from '../jobs.js';
-import { ELEMENT_OPS, ROW_OPS, scaleAt } from '../registry.js';
+import { ELEMENT_OPS, ROW_OPS, scaleAt, zScaleAt } from '../registry.js';
 import { isDevice } from '../shapes.js';
 import { cpuReducePlan, cpuRowPlan, planReduce, planRows } from '../plan.js';
 import type { AdapterProfile } from '../plan.js';
@@ -42,7 +42,7 @@ export function cpuBackend(profile?: AdapterProfile): Backend {
     },
     async rowSums(job) {
       const recs = lossRows(host(job) as HostRowJob, rowPlan(job), true);
-      const K = ROW_OPS[job.op].records;
+      const K = ROW_OPS[job.op].records(job);
       return reduceRecords(recs, job.layout.rows, K, reducePlan(job.layout.rows, 4 * K));
     },
     async elementwise(job) {
@@ -58,10 +58,10 @@ export function cpuBackend(profile?: AdapterProfile): Backend {
       const none = spec.reduction === 'none';
       const stats = new Float64Array(4 * rows);
       const losses = lossRows(h, rowPlan(job), !none, stats);
-      const K = ROW_OPS[job.op].records;
+      const K = ROW_OPS[job.op].records(job);
       const sums = none ? undefined : reduceRecords(losses, rows, K, reducePlan(rows, 4 * K));
       const grad = spec.inPlace ? h.x : new Float32Array(h.x.length);
-      gradRows(h, stats, (r) => scaleAt(spec.scale, sums, r), grad);
+      gradRows(h, stats, (r) => scaleAt(spec.scale, sums, r), (r) => zScaleAt(spec.scale, sums, r), grad);
       return { losses: none ? losses : undefined, sums, grad };
     },
     async elementGrad(job, spec) {

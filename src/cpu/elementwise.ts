@@ -22,6 +22,23 @@ function weighted(job: HostElementJob, i: number, v: number): number {
 
 const sigmoid = (x: number) => f32(1 / f32(1 + f32(Math.exp(-x))));
 
+/** BCE-with-logits of one element, unweighted (the bceLogits formula without posWeight). */
+function bceLogitsTerm(x: number, t: number): number {
+  const L = log1p(f32(Math.exp(-Math.abs(x))));
+  return f32((x >= 0 ? f32(f32(1 - t) * x) : f32(-f32(t * x))) + L);
+}
+
+/** q^γ for q in [0, 1], γ ≥ 0 (1 at γ = 0, 0 at q = 0 otherwise). */
+function powOf(q: number, gamma: number): number {
+  return gamma === 0 ? 1 : q === 0 ? 0 : f32(Math.pow(q, gamma));
+}
+
+/** α·t + (1 − α)·(1 − t), or 1 when α < 0. */
+function alphaOf(job: HostElementJob, t: number): number {
+  const a = job.alpha!;
+  return a < 0 ? 1 : f32(f32(a * t) + f32(f32(1 - a) * f32(1 - t)));
+}
+
 export interface ElementFormula {
   /** Element i's value: a probability for sigmoid, a loss otherwise. */
   value(job: HostElementJob, i: number): number;
@@ -75,6 +92,25 @@ export const ELEMENT_FORMULAS: Readonly<Record<ElementOp, ElementFormula>> = {
     grad(job, i) {
       const t = job.t![i];
       return t > 0 ? -t : t === t ? 0 : NaN;
+    },
+  },
+  sigmoidFocal: {
+    // torchvision: ce·(1 − p_t)^γ·α_t, p = σ(x), ce = BCE-with-logits, p_t = p·t + (1 − p)·(1 − t).
+    value(job, i) {
+      const x = job.x[i], t = job.t![i];
+      const p = sigmoid(x), ce = bceLogitsTerm(x, t);
+      const q = f32(1 - f32(f32(p * t) + f32(f32(1 - p) * f32(1 - t))));
+      return f32(f32(ce * powOf(q, job.gamma!)) * alphaOf(job, t));
+    },
+    // α_t·((p − t)·q^γ − ce·γ·q^(γ−1)·(2t − 1)·p·(1 − p)), the second term 0 where q = 0
+    grad(job, i) {
+      const x = job.x[i], t = job.t![i], gamma = job.gamma!;
+      const p = sigmoid(x), ce = bceLogitsTerm(x, t);
+      const q = f32(1 - f32(f32(p * t) + f32(f32(1 - p) * f32(1 - t))));
+      const first = f32(f32(p - t) * powOf(q, gamma));
+      const second = gamma === 0 || q === 0 ? 0
+        : f32(f32(f32(ce * f32(gamma * powOf(q, gamma - 1))) * f32(f32(2 * t) - 1)) * f32(p * f32(1 - p)));
+      return f32(f32(first - second) * alphaOf(job, t));
     },
   },
   klLog: {

@@ -195,11 +195,12 @@ export function normalizeRows(job: HostRowJob, plan: RowPlan): Float32Array {
 
 /**
  * Per-row losses. With `records` false: the final per-row loss (reduction 'none').
- * With `records` true: K = ROW_OPS[op].records partial sums per row for the batch reduction.
+ * With `records` true: K = ROW_OPS[op].records(job) partial sums per row for the batch reduction.
  */
-export function lossRows(job: HostRowJob, plan: RowPlan, records: boolean, stats?: Float64Array): Float32Array {
+export function lossRows(raw: HostRowJob, plan: RowPlan, records: boolean, stats?: Float64Array): Float32Array {
+  const job = capped(raw);
   const { C, rows } = job.layout;
-  const K = records ? ROW_OPS[job.op].records : 1;
+  const K = records ? ROW_OPS[job.op].records(job) : 1;
   const out = new Float32Array(rows * K);
   const st = scratch(plan);
   const k = coefs(job);
@@ -219,18 +220,29 @@ export function lossRows(job: HostRowJob, plan: RowPlan, records: boolean, stats
  * - ceProb: (b·p_c − u_c)·g; nll: −w_t·g at c = t, else 0;
  * - ignored rows: p_c·0 (log-softmax's backward of a zero row), so 0 unless the row is NaN.
  */
-export function gradRows(job: HostRowJob, stats: Float64Array, g: (r: number) => number, out: Float32Array): void {
+export function gradRows(raw: HostRowJob, stats: Float64Array, g: (r: number) => number, zg: (r: number) => number, out: Float32Array): void {
+  const job = capped(raw);
   const { C, inner, rows } = job.layout;
   const k = coefs(job);
-  const x = job.x;
+  const x = job.x, cap = job.softcap ?? 0, zLoss = job.zLoss ?? 0, gamma = job.gamma ?? 0;
   for (let r = 0; r < rows; r++) {
     const o = Math.floor(r / inner), base = o * C * inner + (r - o * inner);
     const t = job.target !== undefined ? job.target[r] : -1;
     const ignored = job.op !== 'ceProb' && t === job.ignoreIndex;
     const scale = g(r);
-    const m = stats[4 * r], inv = f32(1 / stats[4 * r + 1]), b = stats[4 * r + 3];
+    const m = stats[4 * r], s = stats[4 * r + 1], inv = f32(1 / s), b = stats[4 * r + 3];
     const wt = ignored || job.op === 'ceProb' ? 0 : job.weight !== undefined ? job.weight[t] : 1;
-    const wg = f32(wt * scale);
+    let wg = f32(wt * scale);
+    const ls = f32(Math.log(s));
+    if (gamma > 0 && !ignored && job.op === 'ce') {
+      // d/dx_c of −(1 − p_t)^γ·log p_t is −A·(δ_ct − p_c), A = γ·p_t·(1 − p_t)^(γ−1)·log p_t − (1 − p_t)^γ
+      // (its limit 0 where p_t = 1)
+      const lp = f32(f32(x[base + t * inner] - m) - ls), q = f32(-expm1(lp));
+      const A = q === 0 ? 0 : f32(f32(gamma * f32(f32(Math.exp(lp)) * f32(powq(q, gamma - 1) * lp))) - powq(q, gamma));
+      wg = f32(wg * f32(-A));
+    }
+    // z-loss: d(s·lse²)/dx_c = 2·s·lse·p_c, scaled like the row (a 'mean' by the row count)
+    const zf = zLoss > 0 && !ignored && job.op !== 'nll' ? f32(f32(f32(2 * zLoss) * f32(m + ls)) * zg(r)) : 0;
     for (let c = 0, i = base; c < C; c++, i += inner) {
       let d: number;
       if (job.op === 'nll') d = !ignored && c === t ? -wg : 0;
@@ -243,10 +255,47 @@ export function gradRows(job: HostRowJob, stats: Float64Array, g: (r: number) =>
           d = f32(wg * f32(p - (c === t ? 1 : 0)));
           if (job.eps > 0) d = f32(f32(k.keep * d) + f32(f32(k.add * f32(f32(b * p) - coefAt(k, c, i))) * scale));
         }
+        if (zf !== 0) d = f32(d + f32(zf * p));
+        if (cap > 0) {
+          // through the cap: × (1 − tanh²(x/c)), from the input itself
+          const v0 = raw.x[i], th = v0 === Infinity || v0 === -Infinity ? 1 : f32(Math.tanh(f32(v0 / cap)));
+          d = f32(d * f32(1 - f32(th * th)));
+        }
       }
       out[i] = d;
     }
   }
+}
+
+/**
+ * e^v − 1 without cancellation, by a formula WGSL can run too (it has no expm1): the correction
+ * (u − 1)·v/log u near 0, plain u − 1 elsewhere (where e^v may be denormal and log u inexact).
+ */
+export function expm1(v: number): number {
+  const u = f32(Math.exp(v));
+  if (u === 1) return v;
+  if (!(Math.abs(v) < 1)) return f32(u - 1);
+  return f32(f32(u - 1) * f32(v / f32(Math.log(u))));
+}
+
+/** The softcapped logit c·tanh(v/c) (±c for ±inf, NaN stays NaN). */
+export function capOf(v: number, c: number): number {
+  if (v === Infinity || v === -Infinity) return v > 0 ? c : -c;
+  return f32(c * f32(Math.tanh(f32(v / c))));
+}
+
+/** The job as its row kernels see it: softcapped logits in place of x. */
+function capped(job: HostRowJob): HostRowJob {
+  const c = job.softcap ?? 0;
+  if (c === 0) return job;
+  const x = new Float32Array(job.x.length);
+  for (let i = 0; i < x.length; i++) x[i] = capOf(job.x[i], c);
+  return { ...job, x };
+}
+
+/** q^γ for q in [0, 1], γ > 0, as WGSL's pow does it (0 at q = 0). */
+function powq(q: number, gamma: number): number {
+  return q === 0 ? 0 : f32(Math.pow(q, gamma));
 }
 
 /** u_c of the dot state at class c, element i (see foldLane). */
@@ -268,27 +317,50 @@ function rowEpilogue(job: HostRowJob, r: number, st: Float64Array, records: bool
     return;
   }
   if (job.op === 'ceProb') {
-    out[q] = f32(f32(b * f32(Math.log(s))) - a);
+    const ls = f32(Math.log(s));
+    const loss = f32(f32(b * ls) - a);
+    const zLoss = job.zLoss ?? 0;
+    if (zLoss === 0) out[q] = loss;
+    else {
+      const lse = f32(m + ls);
+      out[q] = f32(loss + f32(zLoss * f32(lse * lse)));
+    }
     return;
   }
   const { inner } = job.layout;
   const t = job.target![r];
-  let nll = 0, wt = 0, smooth = 0;
+  const zLoss = job.zLoss ?? 0, gamma = job.gamma ?? 0;
+  let nll = 0, wt = 0, smooth = 0, z = 0;
   if (t !== job.ignoreIndex) {
     const o = Math.floor(r / inner), xt = job.x[o * C * inner + (r - o * inner) + t * inner];
     wt = job.weight !== undefined ? job.weight[t] : 1;
     if (job.op === 'nll') nll = f32(-f32(wt * xt));
     else {
       const ls = f32(Math.log(s));
-      nll = f32(-f32(wt * f32(f32(xt - m) - ls)));
+      const lp = f32(f32(xt - m) - ls); // log p_t
+      // focal: −w_t·(1 − p_t)^γ·log p_t, with 1 − p_t = −expm1(log p_t)
+      nll = gamma > 0 ? f32(-f32(wt * f32(powq(f32(-expm1(lp)), gamma) * lp))) : f32(-f32(wt * lp));
       if (job.eps > 0) smooth = f32(f32(b * ls) - a);
+      if (zLoss > 0) {
+        const lse = f32(m + ls);
+        z = f32(zLoss * f32(lse * lse));
+      }
     }
   }
   if (records) {
     out[q] = nll;
     if (job.op === 'nll') out[q + 1] = wt;
-    else { out[q + 1] = smooth; out[q + 2] = wt; }
-  } else if (job.op === 'ce' && job.eps > 0) {
-    out[q] = f32(f32(f32(1 - job.eps) * nll) + f32(smooth * f32(job.eps / C)));
-  } else out[q] = nll;
+    else {
+      out[q + 1] = smooth;
+      out[q + 2] = wt;
+      if (zLoss > 0) {
+        out[q + 3] = z;
+        out[q + 4] = t !== job.ignoreIndex ? 1 : 0;
+      }
+    }
+  } else {
+    let loss = nll;
+    if (job.op === 'ce' && job.eps > 0) loss = f32(f32(f32(1 - job.eps) * nll) + f32(smooth * f32(job.eps / C)));
+    out[q] = zLoss > 0 ? f32(loss + z) : loss;
+  }
 }

@@ -181,7 +181,7 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput,
   const { outer, C, inner, rows } = job.layout;
   const plan = rowPlanOf(job, ctx.profile);
   const spec = ROW_OPS[job.op];
-  const K = output === 'records' ? spec.records : 1;
+  const K = output === 'records' ? spec.records(job) : 1;
   const slices = Math.floor(maxFloats(ctx) / (C * inner));
   if (slices < 1) throw new LossError(`${job.method}: one slice of ${C * inner} elements exceeds the device's largest binding`);
   const floats = output === 'normalize' ? rows * C : rows * K;
@@ -294,7 +294,7 @@ export async function runRows(ctx: GpuContext, job: RowJob, output: 'normalize' 
 
 /** Encodes the batch sums of a row job's records; returns the buffer of the K sums. */
 function encodeRowSums(call: Call, ctx: GpuContext, job: RowJob, records: GPUBuffer): GPUBuffer {
-  const K = ROW_OPS[job.op].records;
+  const K = ROW_OPS[job.op].records(job);
   const rows = job.layout.rows;
   return encodeReduce(call, ctx, 'reduceRecords', rows, K, planReduce(rows, K * 4, ctx.profile), (start, count) => {
     const r = range(records, start * K, count * K);
@@ -307,7 +307,7 @@ export async function runRowSums(ctx: GpuContext, job: RowJob): Promise<number[]
   return finish(call, async () => {
     const { out, status } = encodeRows(call, ctx, job, 'records');
     const total = encodeRowSums(call, ctx, job, out);
-    const [sums] = await collect(call, [{ buffer: total, floats: ROW_OPS[job.op].records }], isDevice(job.target) ? status : undefined, labelsMessage(job));
+    const [sums] = await collect(call, [{ buffer: total, floats: ROW_OPS[job.op].records(job) }], isDevice(job.target) ? status : undefined, labelsMessage(job));
     return Array.from(sums as Float32Array);
   });
 }
@@ -342,7 +342,7 @@ export async function runRowGrad(ctx: GpuContext, job: RowJob, spec: GradSpec): 
     enc.each('gradRows', enc.lanesPerRow, { GSCALE: sc.GSCALE, IN_PLACE: spec.inPlace }, (s0, n) => ({
       out: range(grad, s0 * C * inner, n * C * inner), scale: sc.bind(s0 * inner, n * inner), ...(spec.inPlace ? { x: undefined } : {}),
     }), sc.params);
-    const K = ROW_OPS[job.op].records;
+    const K = ROW_OPS[job.op].records(job);
     const outs = [
       none ? { buffer: enc.out, floats: rows, device: job.device } : { buffer: sums!, floats: K },
       { buffer: grad, floats: rows * C, device: job.device },

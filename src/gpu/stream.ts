@@ -157,7 +157,7 @@ export function streamed(single: Backend, unitFloats: () => number): Backend {
     async rowSums(job) {
       if (!oversized(job)) return single.rowSums(job);
       const parts = await each(rowChunks(job), (c) => single.rowSums(c.job));
-      return parts.length ? addSums(parts) : new Array<number>(ROW_OPS[job.op].records).fill(0);
+      return parts.length ? addSums(parts) : new Array<number>(ROW_OPS[job.op].records(job)).fill(0);
     },
     async elementwise(job) {
       if (!oversized(job)) return single.elementwise(job);
