@@ -34,9 +34,12 @@ export function elementValue(job: HostElementJob, i: number): number {
       return weighted(job, i, f32(lin + f32(lw * L)));
     }
     case 'kl': {
-      // t·log t − t·x where t > 0; exactly 0 where t ≤ 0 (DESIGN.md §3).
+      // PyTorch 1.13's kl_div: xlogy(t, t) − t·x, with xlogy(t, t) = 0 at t = 0 (either sign) and
+      // t·log t elsewhere (NaN for t < 0 or NaN). So t = 0 contributes 0 at a finite x but NaN at
+      // x = ±inf (0·inf), and a negative target gives NaN.
       const t = job.t![i];
-      return t > 0 ? f32(f32(t * f32(Math.log(t))) - f32(t * x)) : t === t ? 0 : NaN;
+      const xlogy = t === 0 ? 0 : f32(t * f32(Math.log(t)));
+      return f32(xlogy - f32(t * x));
     }
     case 'klLog': {
       const t = job.t![i];
@@ -61,7 +64,7 @@ const BCE_EPS = f32(1e-12);
 /**
  * d(loss_i)/dx_i before the reduction's scale (PyTorch autograd's formulas; same as gradMap in
  * shaders/elementwise.wgsl): BCE (x − t)/max((1 − x)·x, 1e-12)·w; BCE with logits
- * ((p·t + 1 − t)·σ(x) − p·t)·w, σ(x) − t without posWeight; KL −t (0 where t ≤ 0), −e^t for log targets.
+ * ((p·t + 1 − t)·σ(x) − p·t)·w, σ(x) − t without posWeight; KL −t (any t), −e^t for log targets.
  */
 export function elementGrad(job: HostElementJob, i: number): number {
   const x = job.x[i], t = job.t![i];
@@ -78,7 +81,7 @@ export function elementGrad(job: HostElementJob, i: number): number {
       return weighted(job, i, f32(f32(f32(f32(pt + 1) - t) * sig) - pt));
     }
     case 'kl':
-      return t > 0 ? -t : t === t ? 0 : NaN;
+      return -t; // PyTorch 1.13: the gradient of −t·x alone (xlogy(t, t) does not depend on x)
     case 'klLog':
       return -f32(Math.exp(t));
     default:
