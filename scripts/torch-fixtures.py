@@ -17,8 +17,7 @@ Schema of each file:
 "asTensor" asks the runner to pass the target as a {data, shape} tensor instead of a bare typed array.
 
 Corner cases where torch 1.13 disagrees with DESIGN.md §3 are deliberately left out (they are tested
-against test/reference.ts only): kl_div with target < 0 or with target = 0 at input = -inf (xlogy
-gives NaN; the contract says 0), and probability targets of exactly 0 at a -inf logit (0·-inf).
+against test/reference.ts only): probability targets of exactly 0 at a -inf logit (0·-inf).
 """
 import json
 import math
@@ -473,6 +472,15 @@ def gen_kl():
     kl(f32([0.5, NAN, -1]), f32([0.2, 0.3, NAN]), red='none', log_target=True, name='NaN propagates logTarget none')
     x = f32(F.log_softmax(torch.from_numpy(rs.standard_normal((6, 100))), -1).numpy())
     kl(x, prob_targets((6, 100), 1), red='batchmean', name='(6,100) batchmean')
+    # torch 1.13 computes xlogy(t, t) − t·x: a zero target contributes 0 at a finite input but NaN at
+    # -inf (0·-inf), a negative target NaN (its log), -0 like 0; a log target of -inf gives 0·-inf = NaN.
+    # Literal inputs: no draws, so the cases after these keep their values.
+    x = f32([[-INF, -1, -0.5], [-2, -0.1, -INF]])
+    for red in KREDS:
+        kl(x, f32([[0, 0.3, 0.7], [0.1, 0.9, 0]]), red=red, name=f'target 0 at -inf input {red_name(red)}')
+        kl(x, f32([[0.2, -0.3, 0.5], [0.1, 0.9, -0.0]]), red=red, name=f'negative and -0 targets {red_name(red)}')
+    kl(f32([-1.5, 0.3, -2, -INF]), f32([0, 0, -0.0, 0.25]), red='sum', name='zero targets at finite inputs and a positive one at -inf sum')
+    kl(f32([-1, -2, -INF, 0.5]), f32([-INF, 0.5, -INF, -INF]), red='none', log_target=True, name='-inf log targets none')
 
 
 # ----------------------------------------------------------------------------- entropy / softmax / logSoftmax / sigmoid

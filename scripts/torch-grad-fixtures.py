@@ -24,10 +24,8 @@ Files:
   training.json: the data, initial weights and torch's float32 SGD trajectory of the training test
     (see gen_training).
 
-Left out, as in scripts/torch-fixtures.py, where DESIGN.md §3 deliberately differs from torch 1.13:
-kl_div with target < 0 (torch's gradient is −t; the contract's loss is 0 there, so is its gradient).
-Where only the loss differs (kl_div target 0 at input −inf: torch NaN, contract 0), the case keeps
-the gradient and sets "loss": null with a note.
+Where only the loss differs from the library's (BCE with logits at x = −inf), the case keeps the
+gradient and sets "loss": null with a note.
 """
 import json
 import math
@@ -515,7 +513,7 @@ KREDS = [None, 'sum', 'none', 'batchmean']
 KL_K = [0]
 
 
-def kl(x, t, red=None, log_target=None, name=None, as_tensor=False, go='auto', loss_note=None):
+def kl(x, t, red=None, log_target=None, name=None, as_tensor=False, go='auto'):
     KL_K[0] += 1
     k = KL_K[0]
     kw = {}
@@ -526,8 +524,8 @@ def kl(x, t, red=None, log_target=None, name=None, as_tensor=False, go='auto', l
         opts['logTarget'] = log_target
         kw['log_target'] = log_target
     loss, grad = autograd(lambda xt: F.kl_div(xt, T(t), reduction=red_arg(red), **kw), x, red, go)
-    add('klDiv', name + go_name(red, go), x, None if loss_note else loss, grad, target=t, tdtype='float32', options=opts,
-        as_tensor=as_tensor, note=loss_note, loss_tensor=red == 'none')
+    add('klDiv', name + go_name(red, go), x, loss, grad, target=t, tdtype='float32', options=opts,
+        as_tensor=as_tensor, loss_tensor=red == 'none')
 
 
 def gen_kl():
@@ -555,15 +553,24 @@ def gen_kl():
     for red in KREDS:
         kl(x, t, red=red, name=f'-inf input with positive target {red_name(red)}')
     kl(x, f32([[-1.6, -1.2, -0.7], [-2.3, -0.2, -2.3]]), red='none', log_target=True, name='-inf input logTarget none')
-    # target 0 at input -inf: torch's loss is NaN (xlogy − 0·-inf), the contract's 0; the gradient is 0 in both
-    kl(x, f32([[0, 0.3, 0.7], [0.1, 0.8, 0.1]]), red='none', name='target 0 at -inf input none',
-       loss_note='torch 1.13 gives NaN for the loss (0·-inf); DESIGN.md §3 gives 0: gradient only')
+    # target 0 at input -inf: the loss is NaN (xlogy(0, 0) − 0·-inf), the gradient −t = −0
+    kl(x, f32([[0, 0.3, 0.7], [0.1, 0.8, 0.1]]), red='none', name='target 0 at -inf input none')
     kl(f32([0.5, NAN, -1]), f32([0.2, 0.3, NAN]), red='none', name='NaN propagates none')
     kl(f32([0.5, NAN, -1]), f32([0.2, 0.3, NAN]), red='none', log_target=True, name='NaN propagates logTarget none')
     x = f32(F.log_softmax(torch.from_numpy(rs.standard_normal((6, 100))), -1).numpy())
     kl(x, prob_targets((6, 100), 1), red='batchmean', name='(6,100) batchmean')
     kl(x, f32(F.log_softmax(torch.from_numpy(rs.standard_normal((6, 100))), -1).numpy()), red='mean', log_target=True,
        name='(6,100) logTarget mean')
+    # torch 1.13's xlogy(t, t) − t·x: a negative target gives a NaN loss but the gradient −t, and a zero
+    # target at -inf a NaN loss with gradient −0, under every reduction. Literal inputs and upstream
+    # gradients: no draws, so the cases after these keep their values.
+    x = f32([[-INF, -1, -0.5], [-2, -0.1, -INF]])
+    t = f32([[0, -0.3, 0.5], [0.1, 0.9, -0.0]])
+    for red in KREDS:
+        go = f32([[1.5, -2, 0.5], [3, -1, 2]]) if red == 'none' else None
+        kl(x, t, red=red, go=go, name=f'zero and negative targets at -inf and finite inputs {red_name(red)}')
+        kl(x, f32([[-INF, 0.5, -1], [-INF, -0.2, -INF]]), red=red, log_target=True, go=go,
+           name=f'-inf log targets {red_name(red)}')
 
 
 # ----------------------------------------------------------------------------- softmax / logSoftmax backward

@@ -6,10 +6,11 @@
 
 override OP: u32 = 0; // 0 sigmoid, 1 bce, 2 bceLogits, 3 kl, 4 klLog
 
-// log(1 + v) without cancellation (WGSL has no log1p).
+// log(1 + v) without cancellation (WGSL has no log1p), for finite v > −1.
 fn log1p4(v: vec4<f32>) -> vec4<f32> {
   let u = 1.0 + v;
-  return select(log(u) * (v / (u - 1.0)), v, u == vec4<f32>(1.0));
+  let one = u == vec4<f32>(1.0);
+  return select(log(u) * (v / select(u - 1.0, vec4<f32>(1.0), one)), v, one);
 }
 
 // weight[off + (i + c) % len] for the 4 elements from global index i (broadcast from the right).
@@ -21,59 +22,81 @@ fn validFrom(first: u32, end: u32) -> vec4<bool> {
   return vec4<u32>(first, first + 1u, first + 2u, first + 3u) < vec4<u32>(end);
 }
 
-// Values of the tile x = v, y = t whose first element has global index i.
+// 1 / (1 + e^−v): exactly 1 from v = 17 (e^−v < 2^−24), 0 below −88 (where the CPU's e^−v
+// overflows or the result is within 1e-38 of 0).
+fn sigmoid4(v: vec4<f32>) -> vec4<f32> {
+  let f = finite4(v);
+  let hi = isPosInf4(v) | (f >= vec4<f32>(17.0));
+  let lo = isNegInf4(v) | (f < vec4<f32>(-88.0));
+  let r = 1.0 / (1.0 + exp(-clamp(f, vec4<f32>(-88.0), vec4<f32>(17.0))));
+  return select(select(select(r, vec4<f32>(0.0), lo), vec4<f32>(1.0), hi), vec4<f32>(nan()), isNan4(v));
+}
+
+// BCE's log term clamped at −100 as PyTorch clamps it, decided on the input: log(0) is −inf in
+// PyTorch but −88.03 on some adapters, and the clamp only bites for x = 0 and denormal x.
+fn clampLog4(l: vec4<f32>) -> vec4<f32> {
+  return select(max(finite4(l), vec4<f32>(-100.0)), vec4<f32>(-100.0), isNegInf4(l));
+}
+
+// Values of the tile x = v, y = t whose first element has global index i. Special values are
+// handled as src/cpu/elementwise.ts's JavaScript arithmetic does (see the *S helpers).
 fn value4(v: vec4<f32>, t: vec4<f32>, i: u32, valid: vec4<bool>) -> vec4<f32> {
   var r: vec4<f32>;
-  let vnan = isNan4(v);
-  let nan4 = vec4<f32>(nan());
   if (OP == 0u) {
-    return select(1.0 / (1.0 + exp(-v)), nan4, vnan);
+    return sigmoid4(v);
   } else if (OP == 1u) {
-    if (any(valid & (vnan | (v < vec4<f32>(0.0)) | (v > vec4<f32>(1.0))))) { atomicMax(&status[0], 1u); } // device inputs
-    // log(0) is -inf in PyTorch but may be finite here (SwiftShader: -88): clamp both ends explicitly.
-    let l1 = select(max(log1p4(-v), vec4<f32>(-100.0)), vec4<f32>(-100.0), v == vec4<f32>(1.0));
-    let l0 = select(max(log(v), vec4<f32>(-100.0)), vec4<f32>(-100.0), v == vec4<f32>(0.0));
-    r = (t - 1.0) * l1 - t * l0;
+    if (any(valid & (isNan4(v) | (v < vec4<f32>(0.0)) | (v > vec4<f32>(1.0))))) { atomicMax(&status[0], 1u); } // device inputs
+    let inside = isFinite4(v) & (v < vec4<f32>(1.0)); // log1p(−x) of a valid x < 1 is finite (≥ −16.7)
+    let l1 = select(vec4<f32>(-100.0), clampLog4(log1p4(-select(vec4<f32>(0.0), v, inside))), inside);
+    let l0 = clampLog4(logS4(v));
+    r = subS4(mulS4(addS4(t, vec4<f32>(-1.0)), l1), mulS4(t, l0));
+    r = select(r, vec4<f32>(nan()), isNan4(v));
   } else if (OP == 2u) {
     // (1 − t)·x + lw·softplus(−x) without cancellation; see src/cpu/elementwise.ts.
-    let L = log1p4(exp(-abs(v)));
+    let L = select(log1p4(exp(-abs(finite4(v)))), vec4<f32>(0.0), isInf4(v));
     var p = vec4<f32>(1.0);
     var lw = vec4<f32>(1.0);
     if (P.pwLen > 0u) {
       p = weights4(i, P.pwLen, P.wLen);
-      lw = (p - 1.0) * t + 1.0;
+      lw = addS4(mulS4(addS4(p, vec4<f32>(-1.0)), t), vec4<f32>(1.0));
     }
-    r = select(select(-((p * t) * v), (1.0 - t) * v, v >= vec4<f32>(0.0)) + lw * L, nan4, vnan);
+    let pos = bitcast<vec4<u32>>(v) <= vec4<u32>(0x80000000u); // x ≥ 0, −0 included
+    let lin = select(-mulS4(mulS4(p, t), v), mulS4(subS4(vec4<f32>(1.0), t), v), pos);
+    r = select(addS4(lin, mulS4(lw, L)), vec4<f32>(nan()), isNan4(v));
   } else if (OP == 3u) {
-    // t·log t − t·x where t > 0, exactly 0 where t ≤ 0; NaN targets stay NaN.
-    return select(select(vec4<f32>(0.0), t * log(t) - t * v, t > vec4<f32>(0.0)), nan4, isNan4(t));
+    // PyTorch 1.13's kl_div: xlogy(t, t) − t·x, where xlogy(t, t) is 0 at t = 0 and NaN below 0.
+    // So t = 0 contributes 0 at a finite x but NaN at x = −inf (0·−inf), and t < 0 gives NaN.
+    let xlogy = select(mulS4(t, logS4(t)), vec4<f32>(0.0), isZero4(t));
+    return subS4(xlogy, mulS4(t, v));
   } else {
-    return select(exp(t) * (t - v), nan4, isNan4(t));
+    return mulS4(expS4(t), subS4(t, v)); // e^t·(t − x)
   }
-  if (P.wLen > 0u) { r = r * weights4(i, P.wLen, 0u); }
+  if (P.wLen > 0u) { r = mulS4(r, weights4(i, P.wLen, 0u)); }
   return r;
 }
 
 // d(loss)/dx of the tile before the reduction's scale.
 fn gradValue4(v: vec4<f32>, t: vec4<f32>, i: u32) -> vec4<f32> {
   var d: vec4<f32>;
-  let nan4 = vec4<f32>(nan());
   if (OP == 1u) {
-    d = (v - t) / max((1.0 - v) * v, vec4<f32>(1e-12));
+    // (x − t) / max((1 − x)·x, 1e-12): x is a valid probability, the divisor finite and > 0.
+    let x = select(vec4<f32>(0.0), v, isFinite4(v));
+    let num = subS4(v, t);
+    d = select(finite4(num) / max((1.0 - x) * x, vec4<f32>(1e-12)), num, !isFinite4(num));
   } else if (OP == 2u) {
-    let sig = select(1.0 / (1.0 + exp(-v)), nan4, isNan4(v));
+    let sig = sigmoid4(v);
     if (P.pwLen > 0u) {
-      let pt = weights4(i, P.pwLen, P.wLen) * t;
-      d = ((pt + 1.0) - t) * sig - pt;
+      let pt = mulS4(weights4(i, P.pwLen, P.wLen), t);
+      d = subS4(mulS4(subS4(addS4(pt, vec4<f32>(1.0)), t), sig), pt);
     } else {
-      d = sig - t;
+      d = subS4(sig, t);
     }
   } else if (OP == 3u) {
-    return select(select(vec4<f32>(0.0), -t, t > vec4<f32>(0.0)), nan4, isNan4(t));
+    return -t; // PyTorch 1.13: the gradient of −t·x, whatever t and x are
   } else {
-    return select(-exp(t), nan4, isNan4(t));
+    return -expS4(t);
   }
-  if (P.wLen > 0u) { d = d * weights4(i, P.wLen, 0u); }
+  if (P.wLen > 0u) { d = mulS4(d, weights4(i, P.wLen, 0u)); }
   return d;
 }
 
@@ -118,5 +141,5 @@ fn gradMap(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     v = xTile(j, 1u, valid, 0.0);
   }
   let g = vec4<f32>(gradScale(j), gradScale(j + 1u), gradScale(j + 2u), gradScale(j + 3u));
-  store4(P.oOff + k, gradValue4(v, yTile(j, 1u, valid, 0.0), P.itemBase + k) * g, valid);
+  store4(P.oOff + k, mulS4(gradValue4(v, yTile(j, 1u, valid, 0.0), P.itemBase + k), g), valid);
 }

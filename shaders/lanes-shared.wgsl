@@ -21,7 +21,7 @@ fn laneSum(v: vec4<f32>, li: u32) -> vec4<f32> {
   lanesScratch[li] = v;
   workgroupBarrier();
   for (var h = LANES / 2u; h >= 1u; h = h / 2u) {
-    if (lane < h) { lanesScratch[li] = lanesScratch[li] + lanesScratch[li + h]; }
+    if (lane < h) { lanesScratch[li] = addS4(lanesScratch[li], lanesScratch[li + h]); }
     workgroupBarrier();
   }
   return lanesScratch[li - lane];

@@ -13,7 +13,7 @@ fn laneMerge(acc: Acc, li: u32) -> Acc {
 fn laneSum(v: vec4<f32>, li: u32) -> vec4<f32> {
   var r = v;
   for (var h = LANES / 2u; h >= 1u; h = h / 2u) {
-    r = r + subgroupShuffleXor(r, h);
+    r = addS4(r, subgroupShuffleXor(r, h));
   }
   return r;
 }

@@ -19,19 +19,25 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let end = (min(P.rows, (block + 1u) * P.blockLen) + per - 1u) / per;
   var sum = vec4<f32>(0.0);
   var c = vec4<f32>(0.0);
+  var spec = vec4<f32>(0.0); // ±inf and NaN items, and overflowed sums, combined by addS4
   for (var u = start + li; u < end; u += LANES) {
-    let d = load(u) - c;
-    let t = sum + d;
-    // Compensation is dropped once a sum is not finite, so that inf stays inf rather than NaN;
-    // lanes past the end take no step at all.
+    let x = load(u);
+    // Kahan steps on finite items only (as on the CPU, whose compensation is dropped once a sum is
+    // not finite); lanes past the end take no step at all.
     let has = present(u);
-    c = select(c, select(vec4<f32>(0.0), (t - sum) - d, abs(t) <= vec4<f32>(F32_MAX)), has);
-    sum = select(sum, t, has);
+    let fin = isFinite4(x);
+    let d = select(vec4<f32>(0.0), x, fin) - c;
+    let t = sum + d;
+    let kept = has & fin & isFinite4(t);
+    let aside = has & !kept;
+    spec = select(spec, addS4(spec, select(t, x, !fin)), aside);
+    c = select(select(c, vec4<f32>(0.0), aside & fin), (t - sum) - d, kept);
+    sum = select(select(sum, vec4<f32>(0.0), aside & fin), t, kept);
   }
-  let v = laneSum(sum - c, li);
+  let v = laneSum(addS4(sum - c, spec), li);
   if (li == 0u) {
     if (TILED) {
-      out[P.oOff + g] = (v.x + v.z) + (v.y + v.w);
+      out[P.oOff + g] = addS(addS(v.x, v.z), addS(v.y, v.w));
     } else {
       for (var k = 0u; k < K; k++) { out[P.oOff + g * K + k] = v[k]; }
     }

@@ -24,8 +24,8 @@ fn coefTile(i: u32, c: u32, valid: vec4<bool>) -> vec4<f32> {
   let s = P.inner;
   if (OP == 4u) {
     let t = yTile(i, s, valid, 0.0);
-    u = select(t, t * P.keep + P.add, P.eps > 0.0);
-    if (HAS_WEIGHT) { u = vec4<f32>(weight[c], weight[c + 1u], weight[c + 2u], weight[c + 3u]) * u; }
+    u = select(t, addS4(mulS4(t, vec4<f32>(P.keep)), vec4<f32>(P.add)), P.eps > 0.0);
+    if (HAS_WEIGHT) { u = mulS4(vec4<f32>(weight[c], weight[c + 1u], weight[c + 2u], weight[c + 3u]), u); }
   } else if (HAS_WEIGHT) {
     u = vec4<f32>(weight[c], weight[c + 1u], weight[c + 2u], weight[c + 3u]);
   }
@@ -36,7 +36,6 @@ fn coefTile(i: u32, c: u32, valid: vec4<bool>) -> vec4<f32> {
 // padded with -inf, which changes neither the max nor any sum (masked where it would): a tile
 // wholly past the end leaves the state as it is.
 fn foldTile(acc0: Acc, i: u32, t0: u32, end: u32) -> Acc {
-  let ninf = vec4<f32>(P.negInf);
   let valid = vec4<u32>(t0, t0 + 1u, t0 + 2u, t0 + 3u) < vec4<u32>(end);
   if (MODE == 3u) {
     // Backward ops: a plain sum of dy·y (softmax) or dy (log-softmax); m stays -inf.
@@ -44,22 +43,25 @@ fn foldTile(acc0: Acc, i: u32, t0: u32, end: u32) -> Acc {
     let s = P.inner;
     let dy = yTile(i, s, valid, 0.0);
     var d = dy;
-    if (OP == 6u) { d = select(vec4<f32>(0.0), dy * xTile(i, s, valid, 0.0), valid); }
-    acc.a = acc.a + d.x + d.y + d.z + d.w;
+    if (OP == 6u) { d = select(vec4<f32>(0.0), mulS4(dy, xTile(i, s, valid, 0.0)), valid); }
+    acc.a = sum4S(acc.a, d);
     return acc;
   }
   let v = xTile(i, P.inner, valid, P.negInf);
   let M = nanMax(nanMax(nanMax(nanMax(acc0.m, v.x), v.y), v.z), v.w);
   var acc = rescale(acc0, M);
-  let e = select(exp(v - M), vec4<f32>(0.0), v == ninf);
+  // −inf entries (and the padding) take no part in any sum: in a row that is not poisoned, v − M
+  // is finite and ≤ 0 everywhere else.
+  let skip = isNegInf4(v);
+  let e = select(exp(v - M), vec4<f32>(0.0), skip);
   acc.s = acc.s + e.x + e.y + e.z + e.w;
   if (MODE == 1u) {
     let u = coefTile(i, t0, valid);
-    let d = select(vec4<f32>(0.0), select(u * (v - M), u * v, v == ninf), valid);
-    acc.a = acc.a + d.x + d.y + d.z + d.w;
-    acc.b = acc.b + u.x + u.y + u.z + u.w;
+    let d = select(vec4<f32>(0.0), mulS4(u, select(v - M, v, skip)), valid); // u·(−inf) where v = −inf
+    acc.a = sum4S(acc.a, d);
+    acc.b = sum4S(acc.b, u);
   } else if (MODE == 2u) {
-    let d = select(vec4<f32>(0.0), e * (v - M), v != ninf);
+    let d = select(e * (v - M), vec4<f32>(0.0), skip);
     acc.a = acc.a + d.x + d.y + d.z + d.w;
   }
   return acc;
@@ -105,20 +107,19 @@ fn writeLane(base: u32, seg: u32, lane: u32, acc: Acc) {
   let ls = log(acc.s);
   let ob = base - P.xOff + P.oOff;
   let bad = OP <= 1u && poisoned(acc.m);
-  let ninf = vec4<f32>(P.negInf);
   for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
     let valid = vec4<u32>(t0, t0 + 1u, t0 + 2u, t0 + 3u) < vec4<u32>(end);
     let i = base + t0 * P.inner;
     let v = xTile(i, P.inner, valid, 0.0);
     var r: vec4<f32>;
     if (OP == 0u) {
-      r = select(exp(v - acc.m), vec4<f32>(0.0), v == ninf) * inv;
+      r = select(exp(v - acc.m), vec4<f32>(0.0), isNegInf4(v)) * inv;
     } else if (OP == 1u) {
-      r = (v - acc.m) - ls;
+      r = select((v - acc.m) - ls, vec4<f32>(P.negInf), isNegInf4(v));
     } else if (OP == 6u) {
-      r = v * (yTile(i, P.inner, valid, 0.0) - acc.a); // y·(dy − Σ y·dy)
+      r = mulS4(v, subS4(yTile(i, P.inner, valid, 0.0), vec4<f32>(acc.a))); // y·(dy − Σ y·dy)
     } else {
-      r = yTile(i, P.inner, valid, 0.0) - select(exp(v), vec4<f32>(nan()), isNan4(v)) * acc.a; // dy − e^y·Σ dy
+      r = subS4(yTile(i, P.inner, valid, 0.0), mulS4(expS4(v), vec4<f32>(acc.a))); // dy − e^y·Σ dy
     }
     storeTile(ob + t0 * P.inner, P.inner, select(r, vec4<f32>(nan()), bad), valid);
   }
@@ -132,7 +133,7 @@ fn finishRow(r: u32, acc: Acc) {
     return;
   }
   if (OP == 4u) {
-    out[P.oOff + r] = select(acc.b * log(acc.s) - acc.a, nan(), bad);
+    out[P.oOff + r] = select(subS(mulS(acc.b, log(acc.s)), acc.a), nan(), bad);
     return;
   }
   let t = labels[P.tOff + r];
@@ -146,11 +147,12 @@ fn finishRow(r: u32, acc: Acc) {
       let xt = xAt(rowBase(r) + u32(t) * P.inner);
       wt = select(1.0, weight[u32(t)], HAS_WEIGHT);
       if (OP == 5u) {
-        nll = -(wt * xt);
+        nll = -mulS(wt, xt);
       } else {
         let ls = log(acc.s);
-        nll = select(-(wt * ((xt - acc.m) - ls)), nan(), bad);
-        if (MODE == 1u) { smoothing = select(acc.b * ls - acc.a, nan(), bad); }
+        let lp = select((xt - acc.m) - ls, P.negInf, isNegInf(xt));
+        nll = select(-mulS(wt, lp), nan(), bad);
+        if (MODE == 1u) { smoothing = select(subS(mulS(acc.b, ls), acc.a), nan(), bad); }
       }
     }
   }
@@ -162,7 +164,7 @@ fn finishRow(r: u32, acc: Acc) {
     out[P.oOff + 3u * r + 1u] = smoothing;
     out[P.oOff + 3u * r + 2u] = wt;
   } else if (MODE == 1u) {
-    out[P.oOff + r] = P.keep * nll + smoothing * P.add;
+    out[P.oOff + r] = addS(mulS(P.keep, nll), mulS(smoothing, P.add));
   } else {
     out[P.oOff + r] = nll;
   }
@@ -229,9 +231,8 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
   let ignored = OP != 4u && t == P.ignoreIndex;
   var wt = 0.0;
   if (!ignored && OP != 4u) { wt = select(1.0, weight[u32(t)], HAS_WEIGHT); }
-  let wg = wt * g;
+  let wg = mulS(wt, g);
   let ob = base - P.xOff + P.oOff;
-  let ninf = vec4<f32>(P.negInf);
   let bad = poisoned(acc.m);
   for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
     let valid = vec4<u32>(t0, t0 + 1u, t0 + 2u, t0 + 3u) < vec4<u32>(end);
@@ -249,14 +250,17 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
       } else {
         v = xTile(i, P.inner, valid, 0.0);
       }
-      let p = select(select(exp(v - acc.m), vec4<f32>(0.0), v == ninf) * inv, vec4<f32>(nan()), vec4<bool>(bad));
+      let p = select(select(exp(v - acc.m), vec4<f32>(0.0), isNegInf4(v)) * inv, vec4<f32>(nan()), vec4<bool>(bad));
       if (ignored) {
         d = select(vec4<f32>(0.0), vec4<f32>(nan()), isNan4(p)); // log-softmax's backward of a zero row: p·0
       } else if (OP == 4u) {
-        d = ((acc.b * p) - coefTile(i, t0, valid)) * g;
+        d = mulS4(subS4(mulS4(vec4<f32>(acc.b), p), coefTile(i, t0, valid)), vec4<f32>(g));
       } else {
-        d = wg * (p - select(vec4<f32>(0.0), vec4<f32>(1.0), hit));
-        if (MODE == 1u) { d = P.keep * d + (P.add * ((acc.b * p) - coefTile(i, t0, valid))) * g; }
+        d = mulS4(vec4<f32>(wg), p - select(vec4<f32>(0.0), vec4<f32>(1.0), hit));
+        if (MODE == 1u) {
+          let sm = mulS4(vec4<f32>(P.add), subS4(mulS4(vec4<f32>(acc.b), p), coefTile(i, t0, valid)));
+          d = addS4(mulS4(vec4<f32>(P.keep), d), mulS4(sm, vec4<f32>(g)));
+        }
       }
     }
     storeTile(oi, P.inner, d, valid);

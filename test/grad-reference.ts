@@ -213,7 +213,7 @@ export function binaryCrossEntropyWithLogitsGrad(x: Arr, shape: readonly number[
 
 export type KlGradOptions = ref.KlRefOptions & UpstreamOptions;
 
-/** F.kl_div's gradient: −g·t where t > 0 (0 where t ≤ 0, the contract; NaN for NaN t); log targets −g·e^t. */
+/** F.kl_div's gradient (PyTorch 1.13): −g·t for any t (xlogy(t, t) does not depend on x); log targets −g·e^t. */
 export function klDivGrad(x: Arr, shape: readonly number[], target: Arr, opts: KlGradOptions = {}): GradRef {
   const { gradOutput, ...fwd } = opts;
   const loss = ref.klDiv(x, shape, target, fwd);
@@ -221,7 +221,7 @@ export function klDivGrad(x: Arr, shape: readonly number[], target: Arr, opts: K
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const t = target[i];
-    const d = opts.logTarget ? -Math.exp(t) : Number.isNaN(t) ? NaN : t > 0 ? -t : 0;
+    const d = opts.logTarget ? -Math.exp(t) : -t;
     out[i] = g(i) * d;
   }
   return { loss, grad: { data: out, shape: [...shape] } };

@@ -311,7 +311,8 @@ export interface KlRefOptions {
 
 /**
  * F.kl_div (input holds log-probabilities):
- * - target: t·(log t − x) where t > 0, exactly 0 where t ≤ 0 (DESIGN.md §3), NaN where t is NaN;
+ * - target: PyTorch 1.13's xlogy(t, t) − t·x, xlogy(t, t) being 0 at t = 0 and t·log t elsewhere
+ *   (NaN for t < 0): t = 0 at x = −inf gives NaN (0·−inf), a negative target NaN;
  * - logTarget: e^t·(t − x).
  * 'mean' / numel, 'batchmean' / shape[0], 'sum'.
  */
@@ -323,8 +324,7 @@ export function klDiv(x: Arr, shape: readonly number[], target: Arr, opts: KlRef
     const t = target[i];
     const v = x[i];
     if (opts.logTarget) out[i] = Math.exp(t) * (t - v);
-    else if (Number.isNaN(t)) out[i] = NaN;
-    else out[i] = t > 0 ? t * (Math.log(t) - v) : 0;
+    else out[i] = (t === 0 ? 0 : t * Math.log(t)) - t * v;
   }
   const red = opts.reduction ?? 'mean';
   if (red === 'batchmean') return reduce(out, [...shape], 'mean', shape.length === 0 ? 1 : shape[0]);

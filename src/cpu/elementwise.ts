@@ -84,15 +84,16 @@ export const ELEMENT_FORMULAS: Readonly<Record<ElementOp, ElementFormula>> = {
     },
   },
   kl: {
-    // t·log t − t·x where t > 0; exactly 0 where t ≤ 0.
+    // PyTorch 1.13's kl_div: xlogy(t, t) − t·x, with xlogy(t, t) = 0 at t = 0 (either sign) and
+    // t·log t elsewhere (NaN for t < 0 or NaN). So t = 0 contributes 0 at a finite x but NaN at
+    // x = ±inf (0·inf), and a negative target gives NaN.
     value(job, i) {
       const x = job.x[i], t = job.t![i];
-      return t > 0 ? f32(f32(t * f32(Math.log(t))) - f32(t * x)) : t === t ? 0 : NaN;
+      const xlogy = t === 0 ? 0 : f32(t * f32(Math.log(t)));
+      return f32(xlogy - f32(t * x));
     },
-    grad(job, i) {
-      const t = job.t![i];
-      return t > 0 ? -t : t === t ? 0 : NaN;
-    },
+    // the gradient of −t·x alone (xlogy(t, t) does not depend on x), for any t
+    grad: (job, i) => -job.t![i],
   },
   sigmoidFocal: {
     // torchvision: ce·(1 − p_t)^γ·α_t, p = σ(x), ce = BCE-with-logits, p_t = p·t + (1 − p)·(1 − t).
