@@ -1,42 +1,8 @@
-// Shared by every kernel: the one uniform block (src/gpu/dispatch.ts writes it) and the bind
-// group layout (src/gpu/kernels.ts). Offsets are in elements from the start of each bound range;
-// ranges start at 256-byte aligned offsets, so a chunk's first element may sit a little inside.
-struct Params {
-  rows: u32,        // rows in this chunk (row kernels) or items in all (reduce)
-  C: u32,           // classes (row length)
-  inner: u32,       // stride between classes of a row
-  segment: u32,     // elements per row segment
-  splits: u32,      // segments per row
-  groupsX: u32,     // workgroups along x of a 2-D dispatch
-  xOff: u32,        // x (and probability targets): element of the chunk start inside the binding
-  tOff: u32,        // class-index targets: same
-  oOff: u32,        // out: same
-  itemBase: u32,    // reduce / elementwise: global index of the chunk's first item
-  blockLen: u32,    // reduce: items per block
-  firstBlock: u32,  // reduce: global index of this dispatch's first block
-  blocks: u32,      // reduce: blocks in this dispatch
-  wLen: u32,        // element weights: period (broadcast from the right); 0 = none
-  pwLen: u32,       // posWeight: period; stored after the weights
-  pOff: u32,        // partial (vec4 states): index of the chunk's first state inside the binding
-  count: u32,       // element-wise: elements in all
-  ignoreIndex: i32,
-  negInf: f32,      // -inf: WGSL constants cannot hold it
-  keep: f32,        // 1 − label smoothing
-  add: f32,         // label smoothing / C
-  eps: f32,         // label smoothing
-  gscale: f32,      // gradients: the constant scale (GSCALE 0)
-  scaleIdx: u32,    // gradients: which reduction sum divides (GSCALE 2)
-}
-@group(0) @binding(0) var<uniform> P: Params;
-// One bind group layout for every kernel; a kernel ignores what it does not use.
-@group(0) @binding(2) var<storage, read> labels: array<i32>;     // class-index targets
-// bindings 1 (x, the input) and 3 (y: float targets, dy, or records to sum) are declared by
-// operands-scalar.wgsl or operands-vec4.wgsl, read through xAt/xTile and yAt/yTile.
-@group(0) @binding(4) var<storage, read> weight: array<f32>;     // class or element weights, then posWeight
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-@group(0) @binding(6) var<storage, read_write> partial: array<vec4<f32>>; // split-row states
-@group(0) @binding(7) var<storage, read_write> status: array<atomic<u32>>; // bad device labels
-@group(0) @binding(8) var<storage, read> scale: array<f32>;      // gradients: upstream gradient or sums
+// Shared by every kernel. The Params uniform `P`, the bindings (x, labels, y, weight, out, partial,
+// status, scale) and the op, mode and gradient-scale constants are generated from the registry by
+// src/gpu/interface.ts and put in front of every module. Offsets are in elements from the start of
+// each bound range; ranges start at 256-byte aligned offsets, so a chunk's first element may sit a
+// little inside.
 
 // Special values. WGSL lets an implementation assume that NaN and infinities never occur, and
 // adapters do differ: SwiftShader's exp(NaN) is +inf; lavapipe folds −inf − (−inf) to 0, gives
@@ -141,11 +107,17 @@ fn nanMax(a: f32, b: f32) -> f32 {
 // has a row of −inf only (its sum is 0 and the CPU's 0·(1/0) and −inf − (−inf) are NaN).
 fn poisoned(m: f32) -> bool { return isNan(m) || isInf(m); }
 
-// The gradient scale of row or element j (src/ops.ts scaleAt).
+// The gradient scale of row or element j (scaleAt in src/registry.ts).
 fn gradScale(j: u32) -> f32 {
-  if (GSCALE == 1u) { return scale[j]; }
-  if (GSCALE == 2u) { return recipS(scale[P.scaleIdx]); }
+  if (GSCALE == GSCALE_OUTPUT) { return scale[j]; }
+  if (GSCALE == GSCALE_SUM) { return recipS(scale[P.scaleIdx]); }
   return P.gscale;
+}
+
+// The scale of the z-loss part of row j: the row's, except that a 'mean' divides by the row count.
+fn gradScaleZ(j: u32) -> f32 {
+  if (GSCALE == GSCALE_SUM) { return recipS(scale[P.zScaleIdx]); }
+  return gradScale(j);
 }
 
 // Linear workgroup index of a 2-D dispatch.
@@ -156,8 +128,8 @@ fn groupIndex(wid: vec3<u32>) -> u32 {
 override WG: u32 = 64;    // invocations per workgroup
 override LANES: u32 = 1;  // invocations that share one row segment (rows) or one block (reduce)
 override UNROLL: u32 = 1; // row lanes per invocation (1 or 4): lane k·LANES + l runs on invocation l
-override MODE: u32 = 0;   // row state: 0 (m, s) only, 1 dot sums, 2 entropy; see src/plan.ts
-override GSCALE: u32 = 0; // gradient scale: 0 the constant P.gscale, 1 scale[j] (upstream), 2 1/scale[P.scaleIdx]
+override MODE: u32 = 0;   // row state (MODE_PLAIN, MODE_DOT, MODE_ENTROPY, MODE_BACKWARD); see src/jobs.ts
+override GSCALE: u32 = 0; // gradient scale: GSCALE_CONST P.gscale, GSCALE_OUTPUT scale[j] (upstream), GSCALE_SUM 1/scale[P.scaleIdx]
 override IN_PLACE: bool = false; // gradients: x is read from `out`, which the gradient overwrites
 
 // Online log-sum-exp state of a lane: running max m, s = Σ e^(x−m), and a, b per MODE.
@@ -174,7 +146,7 @@ fn rescale(acc: Acc, M: f32) -> Acc {
   if (isNegInf(acc.m)) { return r; } // empty so far: s = 0, a and b hold only ±inf/NaN terms
   let d = acc.m - M;
   let f = exp(d);
-  if (MODE == 2u) { r.a = (acc.a + d * acc.s) * f; } else if (MODE == 1u) { r.a = addS(acc.a, mulS(d, acc.b)); }
+  if (MODE == MODE_ENTROPY) { r.a = (acc.a + d * acc.s) * f; } else if (MODE == MODE_DOT) { r.a = addS(acc.a, mulS(d, acc.b)); }
   r.s = acc.s * f;
   return r;
 }
@@ -184,7 +156,7 @@ fn merge(p: Acc, q: Acc) -> Acc {
   let M = nanMax(p.m, q.m);
   let u = rescale(p, M);
   let v = rescale(q, M);
-  if (MODE == 1u || MODE == 3u) { return Acc(M, u.s + v.s, addS(u.a, v.a), addS(u.b, v.b)); }
+  if (MODE == MODE_DOT || MODE == MODE_BACKWARD) { return Acc(M, u.s + v.s, addS(u.a, v.a), addS(u.b, v.b)); }
   return Acc(M, u.s + v.s, u.a + v.a, u.b + v.b);
 }
 

@@ -1,6 +1,4 @@
-// The operands x (binding 1) and y (binding 3) read one float at a time (any layout).
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> y: array<f32>;
+// The operands x and y (declared by src/gpu/interface.ts) read one float at a time (any layout).
 
 fn xAt(i: u32) -> f32 { return x[i]; }
 fn yAt(i: u32) -> f32 { return y[i]; }

@@ -1,8 +1,6 @@
-// The operands x (binding 1) and y (binding 3) read as vec4: one 16-byte load per tile. Used
+// The operands x and y (declared by src/gpu/interface.ts) read as vec4: one 16-byte load per tile. Used
 // where every tile starts on a multiple of 4 with stride 1 (rows of a length divisible by 4,
 // element-wise ops on a multiple of 4 elements).
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> y: array<vec4<f32>>;
 
 fn xAt(i: u32) -> f32 { return x[i / 4u][i % 4u]; }
 fn yAt(i: u32) -> f32 { return y[i / 4u][i % 4u]; }

@@ -4,7 +4,8 @@
 // invocations owns one segment of one row; `splits` segments per row (split family) write partial states that
 // `mergeRows` combines. Each formula matches src/cpu/rows.ts operation for operation.
 
-override OP: u32 = 0; // 0 softmax, 1 logSoftmax, 2 entropy, 3 ce, 4 ceProb, 5 nll, 6 softmaxBackward, 7 logSoftmaxBackward
+override OP: u32 = 0; // one of the OP_* row ops of src/registry.ts
+override PER_ELEMENT: bool = false; // the op writes an output per element (the softmax family), not a loss per row
 override RECORDS: bool = false;    // write K-wide records for the batch sums instead of final losses
 override HAS_WEIGHT: bool = false; // class weights bound
 override KEEP_STATS: bool = false; // store each row's merged state in `partial` for gradRows
@@ -17,12 +18,44 @@ fn rowBase(r: u32) -> u32 {
   return P.xOff + o * P.C * P.inner + (r - o * P.inner);
 }
 
+// tanh of finite u, accurate to a few ulp everywhere: the builtin loses relative precision near 0
+// on some adapters (even returning 0 for tiny u) and overflows for large u on others. Small |u|:
+// expm1(2|u|)/(expm1(2|u|) + 2) with expm1 by the log correction; larger: 1 − 2/(e^2|u| + 1); beyond
+// 10 it is 1 in float32.
+fn tanh4(u: vec4<f32>) -> vec4<f32> {
+  let a = min(abs(u), vec4<f32>(10.0));
+  let e = exp(2.0 * a);
+  let em1 = select((e - 1.0) * ((2.0 * a) / log(select(e, vec4<f32>(2.0), e == vec4<f32>(1.0)))), 2.0 * a, e == vec4<f32>(1.0));
+  let r = select(1.0 - 2.0 / (e + 1.0), em1 / (em1 + 2.0), a < vec4<f32>(0.55));
+  return select(r, -r, u < vec4<f32>(0.0));
+}
+
+// Cross-entropy's logit softcap: c·tanh(v/c) (±c at ±inf, NaN stays NaN), or v without one.
+fn cap4(v: vec4<f32>) -> vec4<f32> {
+  if (P.softcap == 0.0) { return v; }
+  let c = P.softcap;
+  let r = c * tanh4(finite4(v) / c);
+  let inf = select(vec4<f32>(-c), vec4<f32>(c), isPosInf4(v));
+  return select(select(r, inf, isInf4(v)), vec4<f32>(nan()), isNan4(v));
+}
+
+// e^v − 1 without cancellation (src/cpu/rows.ts expm1): the correction near 0, u − 1 elsewhere.
+fn expm1S(v: f32) -> f32 {
+  let u = expS4(vec4<f32>(v)).x;
+  if (u == 1.0 || isNan(v)) { return v; }
+  if (!(abs(finite4(vec4<f32>(v)).x) < 1.0) || isInf(v)) { return u - 1.0; }
+  return (u - 1.0) * (v / log(u));
+}
+
+// q^γ for q in [0, 1] and γ > 0 (0 at q = 0).
+fn powq(q: f32, gamma: f32) -> f32 { return select(pow(max(q, 1e-30), gamma), 0.0, q == 0.0); }
+
 // u_c of the dot state for the 4 elements of a tile at x index i (class c): class weight
 // (smoothed index targets) or weight × smoothed probability; 0 outside the row.
 fn coefTile(i: u32, c: u32, valid: vec4<bool>) -> vec4<f32> {
   var u = vec4<f32>(1.0);
   let s = P.inner;
-  if (OP == 4u) {
+  if (OP == OP_CE_PROB) {
     let t = yTile(i, s, valid, 0.0);
     u = select(t, addS4(mulS4(t, vec4<f32>(P.keep)), vec4<f32>(P.add)), P.eps > 0.0);
     if (HAS_WEIGHT) { u = mulS4(vec4<f32>(weight[c], weight[c + 1u], weight[c + 2u], weight[c + 3u]), u); }
@@ -37,17 +70,17 @@ fn coefTile(i: u32, c: u32, valid: vec4<bool>) -> vec4<f32> {
 // wholly past the end leaves the state as it is.
 fn foldTile(acc0: Acc, i: u32, t0: u32, end: u32) -> Acc {
   let valid = vec4<u32>(t0, t0 + 1u, t0 + 2u, t0 + 3u) < vec4<u32>(end);
-  if (MODE == 3u) {
+  if (MODE == MODE_BACKWARD) {
     // Backward ops: a plain sum of dy·y (softmax) or dy (log-softmax); m stays -inf.
     var acc = acc0;
     let s = P.inner;
     let dy = yTile(i, s, valid, 0.0);
     var d = dy;
-    if (OP == 6u) { d = select(vec4<f32>(0.0), mulS4(dy, xTile(i, s, valid, 0.0)), valid); }
+    if (OP == OP_SOFTMAX_BACKWARD) { d = select(vec4<f32>(0.0), mulS4(dy, xTile(i, s, valid, 0.0)), valid); }
     acc.a = sum4S(acc.a, d);
     return acc;
   }
-  let v = xTile(i, P.inner, valid, P.negInf);
+  let v = select(vec4<f32>(P.negInf), cap4(xTile(i, P.inner, valid, 0.0)), valid);
   let M = nanMax(nanMax(nanMax(nanMax(acc0.m, v.x), v.y), v.z), v.w);
   var acc = rescale(acc0, M);
   // −inf entries (and the padding) take no part in any sum: in a row that is not poisoned, v − M
@@ -55,12 +88,12 @@ fn foldTile(acc0: Acc, i: u32, t0: u32, end: u32) -> Acc {
   let skip = isNegInf4(v);
   let e = select(exp(v - M), vec4<f32>(0.0), skip);
   acc.s = acc.s + e.x + e.y + e.z + e.w;
-  if (MODE == 1u) {
+  if (MODE == MODE_DOT) {
     let u = coefTile(i, t0, valid);
     let d = select(vec4<f32>(0.0), mulS4(u, select(v - M, v, skip)), valid); // u·(−inf) where v = −inf
     acc.a = sum4S(acc.a, d);
     acc.b = sum4S(acc.b, u);
-  } else if (MODE == 2u) {
+  } else if (MODE == MODE_ENTROPY) {
     let d = select(e * (v - M), vec4<f32>(0.0), skip);
     acc.a = acc.a + d.x + d.y + d.z + d.w;
   }
@@ -106,17 +139,17 @@ fn writeLane(base: u32, seg: u32, lane: u32, acc: Acc) {
   let inv = 1.0 / acc.s;
   let ls = log(acc.s);
   let ob = base - P.xOff + P.oOff;
-  let bad = OP <= 1u && poisoned(acc.m);
+  let bad = (OP == OP_SOFTMAX || OP == OP_LOG_SOFTMAX) && poisoned(acc.m);
   for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
     let valid = vec4<u32>(t0, t0 + 1u, t0 + 2u, t0 + 3u) < vec4<u32>(end);
     let i = base + t0 * P.inner;
     let v = xTile(i, P.inner, valid, 0.0);
     var r: vec4<f32>;
-    if (OP == 0u) {
+    if (OP == OP_SOFTMAX) {
       r = select(exp(v - acc.m), vec4<f32>(0.0), isNegInf4(v)) * inv;
-    } else if (OP == 1u) {
+    } else if (OP == OP_LOG_SOFTMAX) {
       r = select((v - acc.m) - ls, vec4<f32>(P.negInf), isNegInf4(v));
-    } else if (OP == 6u) {
+    } else if (OP == OP_SOFTMAX_BACKWARD) {
       r = mulS4(v, subS4(yTile(i, P.inner, valid, 0.0), vec4<f32>(acc.a))); // y·(dy − Σ y·dy)
     } else {
       r = subS4(yTile(i, P.inner, valid, 0.0), mulS4(expS4(v), vec4<f32>(acc.a))); // dy − e^y·Σ dy
@@ -127,46 +160,71 @@ fn writeLane(base: u32, seg: u32, lane: u32, acc: Acc) {
 
 // The loss of row r from its merged state: a final loss, or a record for the batch sums.
 fn finishRow(r: u32, acc: Acc) {
-  let bad = OP != 5u && poisoned(acc.m);
-  if (OP == 2u) {
+  let bad = OP != OP_NLL && poisoned(acc.m);
+  if (OP == OP_ENTROPY) {
     out[P.oOff + r] = select(log(acc.s) - acc.a / acc.s, nan(), bad);
     return;
   }
-  if (OP == 4u) {
-    out[P.oOff + r] = select(subS(mulS(acc.b, log(acc.s)), acc.a), nan(), bad);
+  if (OP == OP_CE_PROB) {
+    let ls = log(acc.s);
+    var loss = subS(mulS(acc.b, ls), acc.a);
+    if (P.zLoss > 0.0) {
+      let lse = acc.m + ls;
+      loss = addS(loss, P.zLoss * (lse * lse));
+    }
+    out[P.oOff + r] = select(loss, nan(), bad);
     return;
   }
   let t = labels[P.tOff + r];
   var nll = 0.0;
   var wt = 0.0;
   var smoothing = 0.0;
+  var z = 0.0;
   if (t != P.ignoreIndex) {
     if (t < 0 || u32(t) >= P.C) {
       atomicMax(&status[0], 1u); // only device targets get here; the host reports it
     } else {
-      let xt = xAt(rowBase(r) + u32(t) * P.inner);
+      let xt = cap4(vec4<f32>(xAt(rowBase(r) + u32(t) * P.inner))).x;
       wt = select(1.0, weight[u32(t)], HAS_WEIGHT);
-      if (OP == 5u) {
+      if (OP == OP_NLL) {
         nll = -mulS(wt, xt);
       } else {
         let ls = log(acc.s);
-        let lp = select((xt - acc.m) - ls, P.negInf, isNegInf(xt));
-        nll = select(-mulS(wt, lp), nan(), bad);
-        if (MODE == 1u) { smoothing = select(subS(mulS(acc.b, ls), acc.a), nan(), bad); }
+        let lp = select((xt - acc.m) - ls, P.negInf, isNegInf(xt)); // log p_t
+        var f = 1.0; // focal: (1 − p_t)^γ, 1 − p_t = −expm1(log p_t)
+        if (P.gamma > 0.0) {
+          f = powq(-expm1S(lp), P.gamma);
+          // gradRows reads the target logit from the stored state (with inPlace, x is being overwritten)
+          if (KEEP_STATS) { partial[P.pOff + r * P.splits].z = xt; }
+        }
+        nll = select(-mulS(wt, mulS(f, lp)), nan(), bad);
+        if (MODE == MODE_DOT) { smoothing = select(subS(mulS(acc.b, ls), acc.a), nan(), bad); }
+        if (P.zLoss > 0.0) {
+          let lse = acc.m + ls;
+          z = select(P.zLoss * (lse * lse), nan(), bad);
+        }
       }
     }
   }
-  if (RECORDS && OP == 5u) {
+  if (RECORDS && OP == OP_NLL) {
     out[P.oOff + 2u * r] = nll;
     out[P.oOff + 2u * r + 1u] = wt;
-  } else if (RECORDS) {
-    out[P.oOff + 3u * r] = nll;
-    out[P.oOff + 3u * r + 1u] = smoothing;
-    out[P.oOff + 3u * r + 2u] = wt;
-  } else if (MODE == 1u) {
-    out[P.oOff + r] = addS(mulS(P.keep, nll), mulS(smoothing, P.add));
   } else {
-    out[P.oOff + r] = nll;
+    var loss = nll;
+    if (MODE == MODE_DOT) { loss = addS(mulS(P.keep, nll), mulS(smoothing, P.add)); }
+    if (RECORDS && P.zLoss > 0.0) { // (row loss, z, w_t, counted): see the ce record of src/registry.ts
+      out[P.oOff + 4u * r] = loss;
+      out[P.oOff + 4u * r + 1u] = z;
+      out[P.oOff + 4u * r + 2u] = wt;
+      out[P.oOff + 4u * r + 3u] = select(0.0, 1.0, t != P.ignoreIndex);
+    } else if (RECORDS) {
+      out[P.oOff + 3u * r] = nll;
+      out[P.oOff + 3u * r + 1u] = smoothing;
+      out[P.oOff + 3u * r + 2u] = wt;
+    } else {
+      if (P.zLoss > 0.0) { loss = addS(loss, z); }
+      out[P.oOff + r] = loss;
+    }
   }
 }
 
@@ -180,13 +238,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let seg = g % P.splits;
   let base = rowBase(r);
   var acc = Acc(P.negInf, 0.0, 0.0, 0.0);
-  if (inRange && OP != 5u) { acc = foldLanes(base, seg, lane); }
+  if (inRange && OP != OP_NLL) { acc = foldLanes(base, seg, lane); }
   acc = laneMerge(acc, li); // every invocation takes part: the merge may use barriers or shuffles
   if (!inRange) { return; }
   if (P.splits > 1u || KEEP_STATS) {
     if (lane == 0u) { partial[P.pOff + g] = toVec(acc); }
   }
-  if (P.splits == 1u && (OP <= 1u || OP >= 6u)) {
+  if (P.splits == 1u && PER_ELEMENT) {
     writeLane(base, 0u, lane, acc);
   } else if (P.splits == 1u && lane == 0u) {
     finishRow(r, acc);
@@ -208,7 +266,7 @@ fn mergeRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
       if (i + h < n) { partial[b + i] = toVec(merge(fromVec(partial[b + i]), fromVec(partial[b + i + h]))); }
     }
   }
-  if (OP >= 2u && OP <= 5u) { finishRow(r, fromVec(partial[b])); }
+  if (!PER_ELEMENT) { finishRow(r, fromVec(partial[b])); }
 }
 
 // Split family, softmax outputs: each lane group rewrites its segment with the merged state.
@@ -227,11 +285,24 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
   let inv = 1.0 / acc.s;
   let g = gradScale(P.tOff + r);
   var t = -1;
-  if (OP != 4u) { t = labels[P.tOff + r]; }
-  let ignored = OP != 4u && t == P.ignoreIndex;
+  if (OP != OP_CE_PROB) { t = labels[P.tOff + r]; }
+  let ignored = OP != OP_CE_PROB && t == P.ignoreIndex;
   var wt = 0.0;
-  if (!ignored && OP != 4u) { wt = select(1.0, weight[u32(t)], HAS_WEIGHT); }
-  let wg = mulS(wt, g);
+  if (!ignored && OP != OP_CE_PROB) { wt = select(1.0, weight[u32(t)], HAS_WEIGHT); }
+  var wg = mulS(wt, g);
+  let ls = log(acc.s);
+  if (P.gamma > 0.0 && OP == OP_CE && !ignored) {
+    // focal: d/dx_c = −A·(δ_ct − p_c), A = γ·p_t·(1 − p_t)^(γ−1)·log p_t − (1 − p_t)^γ (0 where p_t = 1);
+    // the (capped) target logit is in the state's a (finishRow put it there)
+    let lp = select((acc.a - acc.m) - ls, P.negInf, isNegInf(acc.a));
+    let q = -expm1S(lp);
+    var A = 0.0;
+    if (q != 0.0) { A = mulS(P.gamma, mulS(expS4(vec4<f32>(lp)).x, mulS(powq(q, P.gamma - 1.0), lp))) - powq(q, P.gamma); }
+    wg = mulS(wg, -A);
+  }
+  // z-loss: d(s·lse²)/dx_c = 2·s·lse·p_c, scaled like the row (a 'mean' divides by the row count)
+  var zf = 0.0;
+  if (P.zLoss > 0.0 && !ignored && OP != OP_NLL) { zf = mulS((2.0 * P.zLoss) * (acc.m + ls), gradScaleZ(P.tOff + r)); }
   let ob = base - P.xOff + P.oOff;
   let bad = poisoned(acc.m);
   for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
@@ -240,7 +311,7 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
     let i = base + t0 * P.inner;
     let oi = ob + t0 * P.inner;
     var d: vec4<f32>;
-    if (OP == 5u) {
+    if (OP == OP_NLL) {
       d = select(vec4<f32>(0.0), vec4<f32>(-wg), hit & vec4<bool>(!ignored));
     } else {
       var v: vec4<f32>;
@@ -250,17 +321,24 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
       } else {
         v = xTile(i, P.inner, valid, 0.0);
       }
-      let p = select(select(exp(v - acc.m), vec4<f32>(0.0), isNegInf4(v)) * inv, vec4<f32>(nan()), vec4<bool>(bad));
+      let vc = cap4(v);
+      let p = select(select(exp(vc - acc.m), vec4<f32>(0.0), isNegInf4(vc)) * inv, vec4<f32>(nan()), vec4<bool>(bad));
       if (ignored) {
         d = select(vec4<f32>(0.0), vec4<f32>(nan()), isNan4(p)); // log-softmax's backward of a zero row: p·0
-      } else if (OP == 4u) {
+      } else if (OP == OP_CE_PROB) {
         d = mulS4(subS4(mulS4(vec4<f32>(acc.b), p), coefTile(i, t0, valid)), vec4<f32>(g));
       } else {
         d = mulS4(vec4<f32>(wg), p - select(vec4<f32>(0.0), vec4<f32>(1.0), hit));
-        if (MODE == 1u) {
+        if (MODE == MODE_DOT) {
           let sm = mulS4(vec4<f32>(P.add), subS4(mulS4(vec4<f32>(acc.b), p), coefTile(i, t0, valid)));
           d = addS4(mulS4(vec4<f32>(P.keep), d), mulS4(sm, vec4<f32>(g)));
         }
+      }
+      if (zf != 0.0) { d = addS4(d, mulS4(vec4<f32>(zf), p)); }
+      if (P.softcap > 0.0) {
+        // through the cap: × (1 − tanh²(x/c)) of the input itself
+        let th = select(tanh4(finite4(v) / P.softcap), vec4<f32>(1.0), isInf4(v));
+        d = mulS4(d, 1.0 - th * th);
       }
     }
     storeTile(oi, P.inner, d, valid);

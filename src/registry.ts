@@ -43,26 +43,25 @@ export const ROW_OPS: Readonly<Record<RowOp, RowOpSpec>> = {
   logSoftmax: elementOutput(1, RowMode.Plain),
   entropy: { code: 2, perElement: false, records: one, mode: () => RowMode.Entropy, ...byRows },
   /**
-   * Records (nll, smooth, weight of target), plus (z, 1) per non-ignored row with a z-loss;
-   * 'mean' divides nll and smooth by Σ weight of the non-ignored targets (their count when
-   * unweighted) and Σz by the count of non-ignored rows; loss = (1−ε)·nll + smooth·(ε/C) + z.
-   * With focal γ > 0, nll holds the focal term −w_t·(1 − p_t)^γ·log p_t.
+   * Records (nll, smooth, weight of target); 'mean' divides nll and smooth by Σ weight of the
+   * non-ignored targets (their count when unweighted); loss = (1−ε)·nll + smooth·(ε/C). With focal
+   * γ > 0, nll holds the focal term −w_t·(1 − p_t)^γ·log p_t. With a z-loss the records are
+   * (row loss, z, weight of target, 1 per non-ignored row) (the batch sums add 4 at most), and
+   * 'mean' divides Σz by the count of non-ignored rows.
    */
   ce: {
     code: 3, perElement: false,
-    records: (job) => ((job.zLoss ?? 0) > 0 ? 5 : 3),
+    records: (job) => ((job.zLoss ?? 0) > 0 ? 4 : 3),
     mode: (job) => (job.eps > 0 ? RowMode.Dot : RowMode.Plain),
     finish(job, sums, reduction) {
       const mean = reduction === 'mean';
-      let loss = mean ? f32(sums[0] / sums[2]) : sums[0];
-      if (job.eps > 0) {
-        const smooth = mean ? f32(sums[1] / sums[2]) : sums[1];
-        loss = f32(f32(f32(1 - job.eps) * loss) + f32(smooth * f32(job.eps / job.layout.C)));
-      }
-      if ((job.zLoss ?? 0) > 0) loss = f32(loss + (mean ? f32(sums[3] / sums[4]) : sums[3]));
-      return loss;
+      if ((job.zLoss ?? 0) > 0) return mean ? f32(f32(sums[0] / sums[2]) + f32(sums[1] / sums[3])) : f32(sums[0] + sums[1]);
+      const nll = mean ? f32(sums[0] / sums[2]) : sums[0];
+      if (job.eps === 0) return nll;
+      const smooth = mean ? f32(sums[1] / sums[2]) : sums[1];
+      return f32(f32(f32(1 - job.eps) * nll) + f32(smooth * f32(job.eps / job.layout.C)));
     },
-    meanScale: (job) => ({ kind: 'sum', index: 2, zIndex: (job.zLoss ?? 0) > 0 ? 4 : undefined }),
+    meanScale: (job) => ({ kind: 'sum', index: 2, zIndex: (job.zLoss ?? 0) > 0 ? 3 : undefined }),
   },
   /** Every row counts: its z-loss (if any) is part of its one record. */
   ceProb: { code: 4, perElement: false, records: one, mode: () => RowMode.Dot, ...byRows },

@@ -100,14 +100,14 @@ export const ELEMENT_FORMULAS: Readonly<Record<ElementOp, ElementFormula>> = {
     value(job, i) {
       const x = job.x[i], t = job.t![i];
       const p = sigmoid(x), ce = bceLogitsTerm(x, t);
-      const q = f32(1 - f32(f32(p * t) + f32(f32(1 - p) * f32(1 - t))));
+      const q = Math.max(0, f32(1 - f32(f32(p * t) + f32(f32(1 - p) * f32(1 - t)))));
       return f32(f32(ce * powOf(q, job.gamma!)) * alphaOf(job, t));
     },
     // α_t·((p − t)·q^γ − ce·γ·q^(γ−1)·(2t − 1)·p·(1 − p)), the second term 0 where q = 0
     grad(job, i) {
       const x = job.x[i], t = job.t![i], gamma = job.gamma!;
       const p = sigmoid(x), ce = bceLogitsTerm(x, t);
-      const q = f32(1 - f32(f32(p * t) + f32(f32(1 - p) * f32(1 - t))));
+      const q = Math.max(0, f32(1 - f32(f32(p * t) + f32(f32(1 - p) * f32(1 - t)))));
       const first = f32(f32(p - t) * powOf(q, gamma));
       const second = gamma === 0 || q === 0 ? 0
         : f32(f32(f32(ce * f32(gamma * powOf(q, gamma - 1))) * f32(f32(2 * t) - 1)) * f32(p * f32(1 - p)));

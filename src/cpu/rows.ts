@@ -347,20 +347,19 @@ function rowEpilogue(job: HostRowJob, r: number, st: Float64Array, records: bool
       }
     }
   }
-  if (records) {
+  let loss = nll;
+  if (job.op === 'ce' && job.eps > 0) loss = f32(f32(f32(1 - job.eps) * nll) + f32(smooth * f32(job.eps / C)));
+  if (records && job.op === 'nll') {
     out[q] = nll;
-    if (job.op === 'nll') out[q + 1] = wt;
-    else {
-      out[q + 1] = smooth;
-      out[q + 2] = wt;
-      if (zLoss > 0) {
-        out[q + 3] = z;
-        out[q + 4] = t !== job.ignoreIndex ? 1 : 0;
-      }
-    }
-  } else {
-    let loss = nll;
-    if (job.op === 'ce' && job.eps > 0) loss = f32(f32(f32(1 - job.eps) * nll) + f32(smooth * f32(job.eps / C)));
-    out[q] = zLoss > 0 ? f32(loss + z) : loss;
-  }
+    out[q + 1] = wt;
+  } else if (records && zLoss > 0) {
+    out[q] = loss;
+    out[q + 1] = z;
+    out[q + 2] = wt;
+    out[q + 3] = t !== job.ignoreIndex ? 1 : 0;
+  } else if (records) {
+    out[q] = nll;
+    out[q + 1] = smooth;
+    out[q + 2] = wt;
+  } else out[q] = zLoss > 0 ? f32(loss + z) : loss;
 }

@@ -11,7 +11,7 @@ import { isDevice } from '../shapes.js';
 import { planReduce, planRows } from '../plan.js';
 import type { AdapterProfile, ReducePlan, RowPlan } from '../plan.js';
 import type { Constants, Family, Kernels, Variant } from './kernels.js';
-import { PARAM_BYTES, packParams, SLOTS, STORAGE_SLOTS } from './interface.js';
+import { GSCALE, PARAM_BYTES, packParams, SLOTS, STORAGE_SLOTS } from './interface.js';
 import type { Params, Slot } from './interface.js';
 import type { BufferPool } from './pool.js';
 
@@ -198,7 +198,7 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput,
   // vec4 tiles need contiguous rows with starts and segments on multiples of 4.
   const v = variant(ctx, invocations, inner === 1 && C % 4 === 0 && plan.segment % 4 === 0);
   const base: Constants = {
-    WG: plan.workgroupSize, LANES: invocations, UNROLL: plan.unroll, MODE: spec.mode(job), OP: spec.code,
+    WG: plan.workgroupSize, LANES: invocations, UNROLL: plan.unroll, MODE: spec.mode(job), OP: spec.code, PER_ELEMENT: spec.perElement,
     RECORDS: output === 'records', HAS_WEIGHT: weight !== undefined, KEEP_STATS: keepStats,
   };
   const eps = job.op === 'ce' || job.op === 'ceProb' ? job.eps : 0;
@@ -217,7 +217,8 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput,
       call.dispatch('rows', entry, v, { ...base, ...constants }, groupsOf(nRows), {
         rows: nRows, C, inner, segment: plan.segment, splits: plan.splits,
         xOff: xr.delta, tOff: r0 % ALIGN, oOff: or.delta, pOff: (pr?.delta ?? 0) / 4, ignoreIndex: job.ignoreIndex,
-        keep: Math.fround(1 - eps), add: Math.fround(eps / C), eps, ...params,
+        keep: Math.fround(1 - eps), add: Math.fround(eps / C), eps,
+        zLoss: job.zLoss ?? 0, softcap: job.softcap ?? 0, gamma: job.gamma ?? 0, ...params,
       }, bindings);
     }
   };
@@ -315,10 +316,10 @@ export async function runRowSums(ctx: GpuContext, job: RowJob): Promise<number[]
 /** The GSCALE specialisation, its params, and what binding 8 holds, for a gradient pass. */
 function gradScaleBinding(call: Call, spec: GradSpec, sums: GPUBuffer | undefined) {
   const sc = spec.scale;
-  if (sc.kind === 'const') return { GSCALE: 0, params: { gscale: sc.value }, bind: () => undefined };
-  if (sc.kind === 'sum') return { GSCALE: 2, params: { scaleIdx: sc.index }, bind: () => sums };
+  if (sc.kind === 'const') return { GSCALE: GSCALE.const, params: { gscale: sc.value }, bind: () => undefined };
+  if (sc.kind === 'sum') return { GSCALE: GSCALE.sum, params: { scaleIdx: sc.index, zScaleIdx: sc.zIndex ?? sc.index }, bind: () => sums };
   const go = call.input(sc.gradOutput);
-  return { GSCALE: 1, params: {}, bind: (start: number, count: number) => range(go, start, count) };
+  return { GSCALE: GSCALE.output, params: {}, bind: (start: number, count: number) => range(go, start, count) };
 }
 
 /** The gradient as the caller wants it: the device buffer, the host input overwritten (inPlace), or a new array. */
@@ -370,7 +371,10 @@ function elementBinder(call: Call, ctx: GpuContext, job: ElementJob): { bind: Bi
   const w = weights && call.input(weights);
   const status = call.buffer(16);
   ctx.device.queue.writeBuffer(status, 0, new Uint32Array(4));
-  const base = { wLen: job.weight?.length ?? 0, pwLen: job.posWeight?.length ?? 0, count: job.n, wDiv: job.weightDiv ?? 1, wShift: job.weightShift ?? 0 };
+  const base = {
+    wLen: job.weight?.length ?? 0, pwLen: job.posWeight?.length ?? 0, count: job.n, wDiv: job.weightDiv ?? 1, wShift: job.weightShift ?? 0,
+    alpha: job.alpha ?? 0, gamma: job.gamma ?? 0,
+  };
   const bind: Binder = (start, count) => {
     const xr = range(x, start, count);
     return { params: { ...base, xOff: xr.delta, itemBase: start }, bindings: { x: xr, y: t && range(t, start, count), weight: w, status } };

@@ -12,7 +12,7 @@ import reduceWgsl from '../../shaders/reduce.wgsl?raw';
 import rowsWgsl from '../../shaders/rows.wgsl?raw';
 import operandsScalarWgsl from '../../shaders/operands-scalar.wgsl?raw';
 import operandsVec4Wgsl from '../../shaders/operands-vec4.wgsl?raw';
-import { layoutEntries } from './interface.js';
+import { layoutEntries, preamble } from './interface.js';
 
 
 export type Family = 'rows' | 'reduceRecords' | 'reduceElements' | 'elementwise';
@@ -49,6 +49,7 @@ export class Kernels {
     if (!m) {
       const code = [
         v.subgroups ? 'enable subgroups;\n' : '',
+        preamble(v.vec4),
         commonWgsl,
         v.subgroups ? lanesSubgroupWgsl : lanesSharedWgsl,
         v.vec4 ? operandsVec4Wgsl : operandsScalarWgsl,
