@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'bench/**/*.test.ts'],
-    // Dawn (the `webgpu` package) finds SwiftShader through the Vulkan loader; DESIGN.md §6.
+    // Dawn (the `webgpu` package) finds SwiftShader through the Vulkan loader; README.md, "WebGPU without a GPU".
     env: { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json' },
     testTimeout: 120_000,
     hookTimeout: 180_000,

@@ -1,4 +1,4 @@
-// Calls every public method through the built package (dist/index.js), as DESIGN.md §2 shows,
+// Calls every public method through the built package (dist/index.js), as README.md, "API" shows,
 // on the CPU and, when an adapter is found, on WebGPU; exits non-zero on any failure.
 import { createLosses, LossError } from '../dist/index.js';
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Generates test/fixtures/torch-losses/*.json: the losses of issue 10 and their PyTorch autograd gradients.
 
-Run with Debian's torch (DESIGN.md §6):  /usr/bin/python3 scripts/torch-fixtures-losses.py
+Run with Debian's torch (README.md, "WebGPU without a GPU"):  /usr/bin/python3 scripts/torch-fixtures-losses.py
 
 Like scripts/torch-grad-fixtures.py (whose encoding, via torch_common.py, this script shares): inputs are
 drawn with a fixed seed and rounded to float32; torch computes in float64 from exactly those float32

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Generates test/fixtures/torch/<op>.json: inputs and the values real PyTorch computes for them.
 
-Run with Debian's torch (DESIGN.md §6):  /usr/bin/python3 scripts/torch-fixtures.py
+Run with Debian's torch (README.md, "WebGPU without a GPU"):  /usr/bin/python3 scripts/torch-fixtures.py
 
 Inputs are drawn with a fixed seed and rounded to float32 (the library's storage type); the expected
 values are computed by torch in float64 from exactly those float32 values. JSON has no NaN/Infinity,
@@ -16,7 +16,7 @@ Schema of each file:
         "expected": number | {"data": [...], "shape": [...]} } ] }
 "asTensor" asks the runner to pass the target as a {data, shape} tensor instead of a bare typed array.
 
-Corner cases where torch 1.13 disagrees with DESIGN.md §3 are deliberately left out (they are tested
+Corner cases where torch 1.13 disagrees with docs/ARCHITECTURE.md, "The plan and the numerics contract" are deliberately left out (they are tested
 against test/reference.ts only): probability targets of exactly 0 at a -inf logit (0·-inf).
 """
 import json

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Generates test/fixtures/torch-grad/*.json: losses and their PyTorch autograd gradients (issue 5).
 
-Run with Debian's torch (DESIGN.md §6):  /usr/bin/python3 scripts/torch-grad-fixtures.py
+Run with Debian's torch (README.md, "WebGPU without a GPU"):  /usr/bin/python3 scripts/torch-grad-fixtures.py
 
 Like scripts/torch-fixtures.py (whose output this script does not touch): inputs are drawn with a
 fixed seed and rounded to float32; torch computes in float64 from exactly those float32 values, and

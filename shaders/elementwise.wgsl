@@ -102,7 +102,7 @@ fn value4(v: vec4<f32>, t: vec4<f32>, i: u32, valid: vec4<bool>) -> vec4<f32> {
     // So t = 0 contributes 0 at a finite x but NaN at x = −inf (0·−inf), and t < 0 gives NaN.
     let xlogy = select(mulS4(t, logS4(t)), vec4<f32>(0.0), isZero4(t));
     return subS4(xlogy, mulS4(t, v));
-  } else {
+  } else { // OP_KL_LOG
     return mulS4(expS4(t), subS4(t, v)); // e^t·(t − x)
   }
   if (P.wLen > 0u) { r = mulS4(r, weights4(i)); }
@@ -139,7 +139,7 @@ fn gradValue4(v: vec4<f32>, t: vec4<f32>, i: u32) -> vec4<f32> {
     return d;
   } else if (OP == OP_KL) {
     return -t; // PyTorch 1.13: the gradient of −t·x, whatever t and x are
-  } else {
+  } else { // OP_KL_LOG
     return -expS4(t);
   }
   if (P.wLen > 0u) { d = mulS4(d, weights4(i)); }

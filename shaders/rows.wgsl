@@ -151,7 +151,7 @@ fn writeLane(base: u32, seg: u32, lane: u32, acc: Acc) {
       r = select((v - acc.m) - ls, vec4<f32>(P.negInf), isNegInf4(v));
     } else if (OP == OP_SOFTMAX_BACKWARD) {
       r = mulS4(v, subS4(yTile(i, P.inner, valid, 0.0), vec4<f32>(acc.a))); // y·(dy − Σ y·dy)
-    } else {
+    } else { // OP_LOG_SOFTMAX_BACKWARD
       r = subS4(yTile(i, P.inner, valid, 0.0), mulS4(expS4(v), vec4<f32>(acc.a))); // dy − e^y·Σ dy
     }
     storeTile(ob + t0 * P.inner, P.inner, select(r, vec4<f32>(nan()), bad), valid);

@@ -1,5 +1,5 @@
 /**
- * The plan (DESIGN.md §3): how a row is cut into lanes, how many workgroups share a row, the merge
+ * The plan (docs/ARCHITECTURE.md, "The plan and the numerics contract"): how a row is cut into lanes, how many workgroups share a row, the merge
  * tree, and the order of the batch sums. It is one value, computed by pure functions of
  * (shape, adapter profile). The GPU dispatcher runs the plan it picked; the CPU backend can execute
  * any plan, so GPU tests compare against the CPU running the very same order of float32 operations.

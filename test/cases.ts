@@ -5,7 +5,7 @@
  * inputs without shipping them. Nothing here imports Node modules.
  *
  * `runCase(losses, c)` calls the library; `encodeResult`/`decodeResult` carry results through JSON
- * (NaN and ±Infinity as strings); `compareResults` holds two results to DESIGN.md §3's GPU-vs-CPU
+ * (NaN and ±Infinity as strings); `compareResults` holds two results to docs/ARCHITECTURE.md, "The plan and the numerics contract"'s GPU-vs-CPU
  * tolerance with exact NaN/±Inf positions and shapes; `sameBits` checks run-to-run reproducibility.
  */
 import type { DeviceTensor, HostTensor, IndexTensor, Losses } from '../src/index.js';

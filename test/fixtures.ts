@@ -1,6 +1,6 @@
 /**
  * The PyTorch fixtures (test/fixtures/torch/*.json, written by scripts/torch-fixtures.py): loading,
- * running a case on any `Losses` (CPU or WebGPU backend), and the tolerances of DESIGN.md §3.
+ * running a case on any `Losses` (CPU or WebGPU backend), and the tolerances of docs/ARCHITECTURE.md, "The plan and the numerics contract".
  *
  * Reuse from a GPU test:
  *   for (const c of torchFixtureCases()) it(c.id, async () => {
@@ -153,7 +153,7 @@ export async function runFixtureCase(losses: Losses, c: FixtureCase): Promise<nu
 
 // ------------------------------------------------------------------ comparing
 
-/** The DESIGN.md §3 tolerance for one value. */
+/** The docs/ARCHITECTURE.md, "The plan and the numerics contract" tolerance for one value. */
 export function tolerance(expected: number, kind: ToleranceKind): number {
   if (kind === 'float64') return 1e-9 * Math.max(1, Math.abs(expected));
   return kind === 'prob' ? 1e-6 : 2e-5 * Math.max(1, Math.abs(expected));

@@ -1,7 +1,7 @@
 /**
  * The PyTorch autograd fixtures of issue 5 (test/fixtures/torch-grad/*.json, written by
  * scripts/torch-grad-fixtures.py): loading, running a case on any `Losses`, and comparing
- * `{ loss, grad }` with the tolerances of DESIGN.md §3 (2e-5·max(1, |e|) for losses and for
+ * `{ loss, grad }` with the tolerances of docs/ARCHITECTURE.md, "The plan and the numerics contract" (2e-5·max(1, |e|) for losses and for
  * gradients; NaN and ±inf must match exactly).
  */
 import { readdirSync, readFileSync } from 'node:fs';

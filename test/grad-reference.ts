@@ -1,6 +1,6 @@
 /**
  * A float64 reference of the gradients of issue 5, written from the formulas of PyTorch 1.13's
- * autograd (and DESIGN.md §3 where the contract deliberately differs). Shares no code with src/;
+ * autograd (and docs/ARCHITECTURE.md, "The plan and the numerics contract" where the contract deliberately differs). Shares no code with src/;
  * the loss values come from the forward reference, test/reference.ts.
  *
  * The class-dim losses follow torch's chain exactly: first the gradient with respect to the

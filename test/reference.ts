@@ -1,6 +1,6 @@
 /**
  * An independent float64 reference of every op, written straight from the formulas (PyTorch 1.13's
- * semantics, and DESIGN.md §3 where the contract deliberately differs). Shares no code with src/.
+ * semantics, and docs/ARCHITECTURE.md, "The plan and the numerics contract" where the contract deliberately differs). Shares no code with src/.
  *
  * Inputs are plain arrays (any ArrayLike<number>) and shapes; every intermediate is a JS double.
  * Reduced losses return a number, everything else `{ data: Float64Array, shape }`.

@@ -1,5 +1,5 @@
 /**
- * The library in headless Chromium (Debian's, DESIGN.md §6) through puppeteer-core: a Vite dev server
+ * The library in headless Chromium (Debian's, README.md, "WebGPU without a GPU") through puppeteer-core: a Vite dev server
  * (127.0.0.1, a free port) serves test/browser/page, which imports the library's sources and the
  * shared case list (test/cases.ts) and runs cases through `createLosses()`.
  *
@@ -49,7 +49,7 @@ function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `Chromium is missing at ${CHROMIUM} (apt-get install -y chromium; DESIGN.md §6)`).toBe(true);
+  expect(existsSync(CHROMIUM), `Chromium is missing at ${CHROMIUM} (apt-get install -y chromium; README.md, "WebGPU without a GPU")`).toBe(true);
   const port = await freePort();
   server = await createServer({
     configFile: false,

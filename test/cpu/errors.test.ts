@@ -1,5 +1,5 @@
 /**
- * Every LossError case of DESIGN.md §2 on the CPU backend: the call must reject (not throw
+ * Every LossError case of README.md, "API" on the CPU backend: the call must reject (not throw
  * synchronously) with a LossError whose name is 'LossError' and whose message starts with the
  * method name and names the offending argument and, where there is one, its value.
  */

@@ -1,7 +1,7 @@
 /**
  * Gradients (issue 5) on the CPU backend:
  * 1. the PyTorch autograd fixtures (test/fixtures/torch-grad, scripts/torch-grad-fixtures.py), on the
- *    CPU's own plans and on the plans of two WebGPU adapter profiles, at DESIGN.md §3's tolerance
+ *    CPU's own plans and on the plans of two WebGPU adapter profiles, at docs/ARCHITECTURE.md, "The plan and the numerics contract"'s tolerance
  *    (2e-5·max(1, |e|) for losses and gradients; NaN/±inf exactly);
  * 2. the float64 gradient reference (test/grad-reference.ts) against torch (1e-9) and against central
  *    finite differences of the forward reference (test/reference.ts) on small random cases;

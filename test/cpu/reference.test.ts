@@ -495,7 +495,7 @@ describe('sigmoid', () => {
 // ------------------------------------------------------------------ the CPU running the WebGPU plans
 
 /**
- * The GPU tests use the CPU backend with the GPU's plan as their oracle (DESIGN.md §3), so those
+ * The GPU tests use the CPU backend with the GPU's plan as their oracle (docs/ARCHITECTURE.md, "The plan and the numerics contract"), so those
  * plans must also agree with the reference. Profiles: SwiftShader-like, a GPU without subgroups,
  * a GPU with subgroups of 32, and one with a small binding limit (chunked batches).
  */

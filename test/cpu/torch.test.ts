@@ -1,6 +1,6 @@
 /**
  * Every PyTorch fixture (test/fixtures/torch, made by scripts/torch-fixtures.py) on the CPU backend,
- * one test per case, held to the tolerances of DESIGN.md §3.
+ * one test per case, held to the tolerances of docs/ARCHITECTURE.md, "The plan and the numerics contract".
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createLosses } from '../../src/index.js';

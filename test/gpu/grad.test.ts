@@ -1,6 +1,6 @@
 /**
  * Gradients (issue 5) on WebGPU (Node + Dawn on SwiftShader):
- * - the PyTorch autograd fixtures on the GPU (DESIGN.md §3: 2e-5·max(1, |e|), NaN/±inf exactly);
+ * - the PyTorch autograd fixtures on the GPU (docs/ARCHITECTURE.md, "The plan and the numerics contract": 2e-5·max(1, |e|), NaN/±inf exactly);
  * - GPU vs the CPU oracle running the GPU's plan, 1e-5·max(1, |cpu|) per element and exact NaN/±inf
  *   positions, with every output and scratch buffer NaN-poisoned, over C ∈ {2, 10, 257, 32000, 131072},
  *   70000 rows of 3 classes, K-dim inputs and backward ops along dim ≠ −1, under the adapter profiles
@@ -34,7 +34,7 @@ type ProfileName = typeof PROFILE_NAMES[number];
 
 beforeAll(async () => {
   const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error('no WebGPU adapter: is VK_ICD_FILENAMES pointing at SwiftShader and libvulkan1 installed? (DESIGN.md §6)');
+  if (!adapter) throw new Error('no WebGPU adapter: is VK_ICD_FILENAMES pointing at SwiftShader and libvulkan1 installed? (README.md, "WebGPU without a GPU")');
   main = await createLosses({ backend: 'webgpu', gpu, poison: true });
   expect(main.backend).toBe('webgpu');
   device = main.device!;
@@ -323,7 +323,7 @@ describe(`GPU vs the CPU oracle on the GPU's plan (SEED=${SEED})`, () => {
     expect(bad, bad.slice(0, 12).join('\n')).toEqual([]);
   });
 
-  it('NaN and ±inf inputs give NaN/±inf where the oracle does (DESIGN.md §3: NaN propagates)', async () => {
+  it('NaN and ±inf inputs give NaN/±inf where the oracle does (docs/ARCHITECTURE.md, "The plan and the numerics contract": NaN propagates)', async () => {
     const rng = Rng.for(SEED, 'nan');
     const withNaN = (a: Float32Array, k = 3) => {
       for (let j = 0; j < k; j++) a[rng.int(0, a.length)] = NaN;

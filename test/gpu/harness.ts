@@ -19,7 +19,7 @@ export const STORAGE = 128, COPY_DST = 8, COPY_SRC = 4, MAP_READ = 1;
 /** An adapter or a loud failure (a GPU test that cannot find an adapter fails, it is not skipped). */
 export async function adapterOrFail(): Promise<GPUAdapter> {
   const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error('no WebGPU adapter: is VK_ICD_FILENAMES pointing at SwiftShader and libvulkan1 installed? (DESIGN.md §6)');
+  if (!adapter) throw new Error('no WebGPU adapter: is VK_ICD_FILENAMES pointing at SwiftShader and libvulkan1 installed? (README.md, "WebGPU without a GPU")');
   return adapter;
 }
 

@@ -125,7 +125,7 @@ it('the profiles reach every row family, two-dimensional grids and split rows', 
     'thread:emu:2d', 'subgroup:emu:2d', 'elements:emu:2d', 'gather:emu:2d', // two-dimensional grids
     'thread:2d', 'workgroup:2d', 'elements:2d',
   ]) expect([...families], f).toContain(f);
-  // The adapter really is the one DESIGN.md §6 describes (otherwise these profiles mean something else).
+  // The adapter really is the one README.md, "WebGPU without a GPU" describes (otherwise these profiles mean something else).
   expect(r.emulated).toBe(true);
   expect(r.subgroupSize).toBe(4);
 });

@@ -1,6 +1,6 @@
 /**
  * Every PyTorch fixture (test/fixtures/torch, via test/fixtures.ts) on the WebGPU backend (Dawn on
- * SwiftShader), held to DESIGN.md §3's float64-reference tolerances: 2e-5·max(1, |ref|) for losses
+ * SwiftShader), held to docs/ARCHITECTURE.md, "The plan and the numerics contract"'s float64-reference tolerances: 2e-5·max(1, |ref|) for losses
  * and log-probabilities, 1e-6 absolute for probabilities. Run under the adapter's own profile and
  * under the non-emulated workgroup profile (the other kernel families), with NaN-poisoned outputs.
  */
