@@ -1,6 +1,7 @@
 // TensorFlow.js and ONNX Runtime as implementations (see impls.mjs for the interface). The modules
 // are passed in, so Node and the browser page load them their own way.
 
+import { CE_Z } from './cases.mjs';
 import { bceWithLogitsModel, crossEntropyModel, rowModel } from './onnx.mjs';
 
 /**
@@ -29,6 +30,12 @@ export function tfjsImpl(tf, backend) {
       });
       const op = {
         ce: (i) => tf.tidy(() => tf.losses.softmaxCrossEntropy(tf.oneHot(i.t, d.C), i.x)),
+        // What a TF.js user writes: cap, cross-entropy, plus s·mean(logSumExp²).
+        ceZ: (i) => tf.tidy(() => {
+          const x = tf.mul(CE_Z.softcap, tf.tanh(tf.div(i.x, CE_Z.softcap)));
+          const lse = tf.logSumExp(x, 1);
+          return tf.add(tf.losses.softmaxCrossEntropy(tf.oneHot(i.t, d.C), x), tf.mul(CE_Z.zLoss, tf.mean(tf.square(lse))));
+        }),
         bce: (i) => tf.tidy(() => tf.losses.sigmoidCrossEntropy(i.y, i.x)),
         softmax: (i) => tf.softmax(i.x),
         logSoftmax: (i) => tf.logSoftmax(i.x),
@@ -38,7 +45,7 @@ export function tfjsImpl(tf, backend) {
           return { value, grad };
         }),
       }[c.op];
-      const reduced = c.op === 'ce' || c.op === 'bce';
+      const reduced = c.op === 'ce' || c.op === 'bce' || c.op === 'ceZ';
       const free = (i) => { for (const v of Object.values(i)) v?.dispose(); };
       /** Waits for the GPU without downloading (resident tensor outputs). */
       const settle = async () => {

@@ -5,7 +5,10 @@
  * Ops: cross-entropy with class-index targets ('mean'), softmax, logSoftmax, BCE-with-logits ('mean'), and
  * (issue 5) cross-entropy with class-index targets ('mean') together with its gradient w.r.t. the logits.
  */
-export const OPS = ['ce', 'softmax', 'logSoftmax', 'bce', 'ceGrad'];
+export const OPS = ['ce', 'softmax', 'logSoftmax', 'bce', 'ceGrad', 'ceZ'];
+
+/** The z-loss coefficient and logit softcap of 'ceZ' (PaLM's 1e-4; Gemma 2's 30). */
+export const CE_Z = { zLoss: 1e-4, softcap: 30 };
 
 export const OP_LABELS = {
   ce: 'cross-entropy (index targets, mean)',
@@ -13,6 +16,7 @@ export const OP_LABELS = {
   logSoftmax: 'logSoftmax',
   bce: 'BCE with logits (mean)',
   ceGrad: 'cross-entropy + gradient (mean)',
+  ceZ: 'cross-entropy with z-loss 1e-4 and softcap 30 (mean)',
 };
 
 /** Shapes per op for the full suite. */
@@ -22,6 +26,7 @@ export const FULL_SHAPES = {
   logSoftmax: ['4096x1000', '512x32000'],
   bce: ['16M'],
   ceGrad: ['4096x1000', '512x32000'],
+  ceZ: ['512x32000'],
 };
 
 /** The CI preset: one shape per op family, small enough that the whole run takes well under 3 minutes. */
@@ -31,6 +36,7 @@ export const QUICK_SHAPES = {
   logSoftmax: [],
   bce: ['1M'],
   ceGrad: ['4096x1000'],
+  ceZ: [],
 };
 
 /**
@@ -46,6 +52,7 @@ export const DEFAULT_SHAPES = {
   logSoftmax: [],
   bce: ['1M'],
   ceGrad: ['4096x1000'],
+  ceZ: ['512x32000'],
 };
 
 export const PRESETS = { quick: QUICK_SHAPES, default: DEFAULT_SHAPES, full: FULL_SHAPES };
@@ -104,7 +111,7 @@ export function selectCases({ ops, shapes, quick, preset = quick ? 'quick' : 'fu
  */
 export function bytesOf(c) {
   const n = c.dims.reduce((a, b) => a * b, 1);
-  if (c.op === 'ce') return 4 * n + 4 * c.dims[0];
+  if (c.op === 'ce' || c.op === 'ceZ') return 4 * n + 4 * c.dims[0];
   if (c.op === 'ceGrad') return 12 * n + 4 * c.dims[0];
   if (c.op === 'bce') return 8 * n;
   return 8 * n;
@@ -123,7 +130,7 @@ export function rng(seed) {
 }
 
 /**
- * Inputs of a case: logits x uniform in [-4, 4); class indices t for 'ce' and 'ceGrad'; BCE targets y in [0, 1).
+ * Inputs of a case: logits x uniform in [-4, 4); class indices t for 'ce', 'ceGrad' and 'ceZ'; BCE targets y in [0, 1).
  * Seeded by the case id, so a case has the same data in every environment and run.
  */
 export function makeData(c, seed = 20240521) {
@@ -134,7 +141,7 @@ export function makeData(c, seed = 20240521) {
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) x[i] = r() * 8 - 4;
   const data = { x, n };
-  if (c.op === 'ce' || c.op === 'ceGrad') {
+  if (c.op === 'ce' || c.op === 'ceGrad' || c.op === 'ceZ') {
     const [N, C] = c.dims;
     data.N = N; data.C = C;
     data.t = new Int32Array(N);

@@ -7,6 +7,7 @@
 // the ceGrad gradient stay there). CPU implementations run 'host': inputs in the implementation's own form, made beforehand
 // (Float32Array for this library and plain JS, a tensor for TF.js and ONNX Runtime).
 
+import { CE_Z } from './cases.mjs';
 import { readBuffer, uploadBuffer } from './gpu-floor.mjs';
 import { wasmFloor, wasmMemory } from './wasm-floor.mjs';
 
@@ -26,6 +27,7 @@ function hostCall(losses, c, d, shape) {
     softmax: () => losses.softmax({ data: d.x, shape }),
     logSoftmax: () => losses.logSoftmax({ data: d.x, shape }),
     ceGrad: () => losses.crossEntropy({ data: d.x, shape }, d.t, { grad: true }),
+    ceZ: () => losses.crossEntropy({ data: d.x, shape }, d.t, CE_Z),
   }[c.op];
   return { run: call, read: c.op === 'ceGrad' ? plainGrad : (r) => plain(r), dispose() {} };
 }
@@ -46,6 +48,7 @@ export function libraryGpu(losses) {
       const x = { buffer: xb, shape };
       const call = {
         ce: () => losses.crossEntropy(x, { buffer: yb, shape: [d.N], dtype: 'int32' }),
+        ceZ: () => losses.crossEntropy(x, { buffer: yb, shape: [d.N], dtype: 'int32' }, CE_Z),
         bce: () => losses.binaryCrossEntropyWithLogits(x, { buffer: yb, shape }),
         softmax: async () => { const r = await losses.softmax(x, { output: 'device' }); await device.queue.onSubmittedWorkDone(); return r; },
         logSoftmax: async () => { const r = await losses.logSoftmax(x, { output: 'device' }); await device.queue.onSubmittedWorkDone(); return r; },
@@ -103,6 +106,22 @@ export const plainJs = {
           let s = 0;
           for (let j = 0; j < C; j++) s += Math.exp(x[o + j] - m);
           total += Math.log(s) + m - x[o + t[i]];
+        }
+        return total / N;
+      },
+      ceZ() {
+        // softcap, then the row's log-sum-exp once for the loss and its z-loss
+        const { t, N, C } = d, { zLoss, softcap: c } = CE_Z;
+        const row = new Float64Array(C);
+        let total = 0;
+        for (let i = 0; i < N; i++) {
+          const o = i * C;
+          let m = -Infinity;
+          for (let j = 0; j < C; j++) { row[j] = c * Math.tanh(x[o + j] / c); m = Math.max(m, row[j]); }
+          let s = 0;
+          for (let j = 0; j < C; j++) s += Math.exp(row[j] - m);
+          const lse = m + Math.log(s);
+          total += lse - row[t[i]] + zLoss * lse * lse;
         }
         return total / N;
       },

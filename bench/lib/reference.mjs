@@ -10,6 +10,7 @@
 //   floored at the gradient of a uniform row, so probabilities far below 1/C are held absolutely).
 // Tolerances follow the numerics contract (docs/ARCHITECTURE.md): losses 2e-5 (relative), probabilities 1e-6, log-probabilities 2e-5.
 
+import { CE_Z } from './cases.mjs';
 /** Neumaier-compensated float64 sum of term(0) … term(n − 1). */
 function sumOf(n, term) {
   let s = 0, c = 0;
@@ -39,6 +40,16 @@ function rowLse(x, o, C) {
 /** Mean cross-entropy over rows of (N, C) logits with class-index targets, in float64. */
 export function crossEntropyRef(x, t, N, C) {
   return sumOf(N, (i) => rowLse(x, i * C, C) - x[i * C + t[i]]) / N;
+}
+
+/** Mean cross-entropy of the logits capped at c·tanh(x/c), plus s·lse² per row (float64). */
+export function crossEntropyZRef(x, t, N, C, { zLoss, softcap }) {
+  const row = new Float64Array(C);
+  return sumOf(N, (i) => {
+    for (let j = 0; j < C; j++) row[j] = softcap * Math.tanh(x[i * C + j] / softcap);
+    const lse = rowLse(row, 0, C);
+    return lse - row[t[i]] + zLoss * lse * lse;
+  }) / N;
 }
 
 /**
@@ -87,7 +98,7 @@ export function scalarError(value, ref) {
   return Math.abs(value - ref) / Math.abs(ref);
 }
 
-export const TOLERANCE = { ce: 2e-5, ceGrad: 2e-5, bce: 2e-5, softmax: 1e-6, logSoftmax: 2e-5, floor: 1e-5 };
+export const TOLERANCE = { ce: 2e-5, ceZ: 2e-5, ceGrad: 2e-5, bce: 2e-5, softmax: 1e-6, logSoftmax: 2e-5, floor: 1e-5 };
 
 /**
  * The reference of one case, computed once: `error(op, result)` gives max_rel_err of a result
@@ -96,6 +107,7 @@ export const TOLERANCE = { ce: 2e-5, ceGrad: 2e-5, bce: 2e-5, softmax: 1e-6, log
 export function referenceOf(c, d) {
   let loss;
   if (c.op === 'ce' || c.op === 'ceGrad') loss = crossEntropyRef(d.x, d.t, d.N, d.C);
+  else if (c.op === 'ceZ') loss = crossEntropyZRef(d.x, d.t, d.N, d.C, CE_Z);
   else if (c.op === 'bce') loss = bceWithLogitsRef(d.x, d.y);
   let floor;
   return {
@@ -105,7 +117,7 @@ export function referenceOf(c, d) {
         if (!result || typeof result !== 'object') return Infinity;
         return Math.max(scalarError(result.loss, loss), ceGradError(d.x, d.t, d.N, d.C, result.grad));
       }
-      if (c.op === 'ce' || c.op === 'bce') return scalarError(result, loss);
+      if (c.op === 'ce' || c.op === 'bce' || c.op === 'ceZ') return scalarError(result, loss);
       return rowsError(d.x, d.N, d.C, result, c.op === 'logSoftmax');
     },
     /** Floors return the float sums of their inputs ([Σx, Σ(second input)]), or the copy they wrote. */

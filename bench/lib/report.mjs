@@ -258,6 +258,14 @@ export function evaluateTargets(rows) {
       const tf = find(rows, env, `tfjs-${r.device === 'gpu' ? 'webgpu' : 'wasm'}`, r.device, 'ceGrad', r.shape, r.device === 'gpu' ? r.mode : undefined);
       if (tf) push(`CE + gradient vs ${tf.impl}${r.device === 'gpu' ? ` (${r.mode})` : ''} (report only)`, env, `ceGrad ${r.shape}`, `${(tf.median_ms / r.median_ms).toFixed(1)}× faster`, null);
     }
+    // Issue 10: the z-loss and softcap are fused into the cross-entropy pass; their cost over plain CE.
+    for (const r of rows.filter((x) => x.env === env && x.impl === 'webgpu-losses' && x.op === 'ceZ' && timed(x))) {
+      const plainCe = find(rows, env, 'webgpu-losses', r.device, 'ce', r.shape, r.device === 'gpu' ? r.mode : undefined);
+      const how = `${r.device}${r.device === 'gpu' ? `, ${r.mode}` : ''}`;
+      if (plainCe) push(`CE + z-loss + softcap vs plain CE, this library (${how}) (report only)`, env, `ceZ ${r.shape}`, `${(r.median_ms / plainCe.median_ms).toFixed(2)}× the time`, null);
+      const tf = find(rows, env, `tfjs-${r.device === 'gpu' ? 'webgpu' : 'wasm'}`, r.device, 'ceZ', r.shape, r.device === 'gpu' ? r.mode : undefined);
+      if (tf) push(`CE + z-loss + softcap vs ${tf.impl} (${how}) (report only)`, env, `ceZ ${r.shape}`, `${(tf.median_ms / r.median_ms).toFixed(1)}× faster`, null);
+    }
     for (const r of rows.filter((x) => x.env === env && x.impl === 'webgpu-losses' && x.device === 'cpu' && x.op === 'bce' && timed(x))) {
       const twasm = find(rows, env, 'tfjs-wasm', 'cpu', 'bce', r.shape);
       push('BCE-with-logits mean within 1e-6 of float64', env, `bce ${r.shape}`, `error ${fmtErr(r.max_rel_err)}`, r.max_rel_err !== null && r.max_rel_err <= 1e-6);
