@@ -209,8 +209,8 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
   }
 
   /** softmax, logSoftmax and their backward passes: one output per element. */
-  async function normalize(method: RowOp, x: unknown, dy: unknown, options: unknown): Promise<unknown> {
-    const o = optionsFor(method as MethodName, options);
+  async function normalize(method: RowOp & MethodName, x: unknown, dy: unknown, options: unknown): Promise<unknown> {
+    const o = optionsFor(method, options);
     const backward = method.endsWith('Backward');
     const t = floatTensor(method, backward ? 'y' : 'x', x);
     const layout = layoutOf(t.shape, dimOf(method, o.dim, t.shape.length));
@@ -219,7 +219,7 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
       prob: backward ? floatTarget(method, dy, t.shape, 'dy') : undefined,
       device: outputOf(method, o.output),
     };
-    if (numel(t.shape) === 0) return tensor(empty(method, job.device!), t.shape);
+    if (numel(t.shape) === 0) return tensor(empty(method, job.device === true), t.shape);
     return tensor(await backend.normalize(job), t.shape);
   }
 
