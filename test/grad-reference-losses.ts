@@ -11,24 +11,14 @@
  * vector-Jacobian product with `gradOutput` (default ones).
  */
 import type { GradRef, UpstreamOptions } from './grad-reference.js';
+import { BCE_GRAD_EPS, upstream } from './grad-reference.js';
 import type { Arr } from './reference.js';
 import { size } from './reference.js';
 import * as ext from './reference-losses.js';
 import type { ExtCase } from './reference-losses.js';
 
 export type { GradRef, UpstreamOptions };
-
-/** The upstream value of loss element r: gradOutput[r] for 'none' (default 1); 1 for a reduced loss. */
-function upstream(opts: UpstreamOptions, reduction: string, n: number): (r: number) => number {
-  if (reduction !== 'none') {
-    if (opts.gradOutput !== undefined) throw new Error('grad reference: gradOutput needs reduction none');
-    return () => 1;
-  }
-  const go = opts.gradOutput;
-  if (go === undefined) return () => 1;
-  if (go.length !== n) throw new Error(`grad reference: gradOutput has ${go.length} elements, expected ${n}`);
-  return (r) => go[r];
-}
+export { BCE_GRAD_EPS };
 
 // ------------------------------------------------------------------ crossEntropy + zLoss / softcap / focalGamma
 
@@ -138,9 +128,6 @@ export function sigmoidFocalLossGrad(x: Arr, shape: readonly number[], target: A
 }
 
 // ------------------------------------------------------------------ BCE with a broadcast weight
-
-/** torch's EPSILON of the BCE backward: the float 1e-12 (its denominator is max((1 − x)·x, EPSILON)). */
-export const BCE_GRAD_EPS = Math.fround(1e-12);
 
 function elementScale(reduction: string, n: number, opts: UpstreamOptions): (i: number) => number {
   return reduction === 'mean' ? () => 1 / n : upstream(opts, reduction, n);

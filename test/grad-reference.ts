@@ -31,8 +31,8 @@ function classGeometry(shape: readonly number[]) {
   return geometry(shape, shape.length === 1 ? 0 : 1);
 }
 
-/** The upstream value of loss element r: gradOutput[r] for 'none' (default 1). */
-function upstream(opts: UpstreamOptions, reduction: string, n: number): (r: number) => number {
+/** The upstream value of loss element r: gradOutput[r] for 'none' (default 1); 1 for a reduced loss. */
+export function upstream(opts: UpstreamOptions, reduction: string, n: number): (r: number) => number {
   if (reduction !== 'none') {
     if (opts.gradOutput !== undefined) throw new Error('grad reference: gradOutput needs reduction none');
     return () => 1;

@@ -19,28 +19,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Arr, LossReduction, Ref } from './reference.js';
-import { geometry, size } from './reference.js';
+import {
+  bceLossOf, bceLogitsLossOf, broadcastRight, checkLen, classGeometry, classWeight, geometry, posWeightOf, reduce, sigmoidOf, size, softplus,
+} from './reference.js';
 
 export type { Arr, LossReduction, Ref };
-
-function checkLen(name: string, a: Arr, n: number) {
-  if (a.length !== n) throw new Error(`reference: ${name} has ${a.length} elements, expected ${n}`);
-}
-
-function reduce(out: Float64Array, shape: number[], reduction: LossReduction, meanDivisor = out.length): number | Ref {
-  if (reduction === 'none') return { data: out, shape };
-  let s = 0;
-  for (let i = 0; i < out.length; i++) s += out[i];
-  return reduction === 'sum' ? s : s / meanDivisor;
-}
+// test/reference.ts's helpers, re-exported for test/grad-reference-losses.ts and the tests
+export { classGeometry, posWeightOf, sigmoidOf, softplus };
 
 // ------------------------------------------------------------------ rows of the class-dim losses
-
-export function classGeometry(shape: readonly number[]) {
-  if (shape.length === 0) throw new Error('reference: input needs a class dim');
-  const dim = shape.length === 1 ? 0 : 1;
-  return { ...geometry(shape, dim), outShape: shape.filter((_, k) => k !== dim) };
-}
 
 /** The softcap c·tanh(x/c) (identity when c is undefined). */
 export function softcapOf(v: number, c: number | undefined): number {
@@ -121,8 +108,7 @@ export function crossEntropyExt(x: Arr, shape: readonly number[], target: Arr, o
   const { z, cap, gamma, eps } = extOptions(opts, index);
   const ignore = opts.ignoreIndex ?? -100;
   const red = opts.reduction ?? 'mean';
-  const w = (c: number) => (opts.weight ? opts.weight[c] : 1);
-  if (opts.weight) checkLen('weight', opts.weight, C);
+  const w = classWeight(opts.weight, C);
   const rows = g.outer * g.inner;
   const out = new Float64Array(rows);
   const y = new Float64Array(C);
@@ -172,12 +158,7 @@ export function crossEntropyExt(x: Arr, shape: readonly number[], target: Arr, o
       count += 1;
     }
   }
-  if (red === 'none') return { data: out, shape: g.outShape };
-  if (red === 'sum') {
-    let s = 0;
-    for (let r = 0; r < rows; r++) s += out[r];
-    return s;
-  }
+  if (red !== 'mean') return reduce(out, g.outShape, red);
   let mean = mainSum / wSum;
   if (eps > 0) mean = (1 - eps) * mean + (eps / C) * (smoothSum / (opts.weight ? wSum : count));
   return z === undefined ? mean : mean + zSum / count;
@@ -192,16 +173,6 @@ export interface SigmoidFocalRefOptions {
   gamma?: number;
   /** Default 'mean' (torchvision's is 'none'). */
   reduction?: LossReduction;
-}
-
-/** σ(v) without overflow. */
-export function sigmoidOf(v: number): number {
-  return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
-}
-
-/** log(1 + e^z) without overflow. */
-export function softplus(z: number): number {
-  return Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
 }
 
 /** The pieces of one element of the sigmoid focal loss: ce, q = 1 − p_t, alpha_t. */
@@ -288,15 +259,7 @@ export function weightOf(weight: WeightArg | undefined, shape: readonly number[]
     const d = weight.data;
     return (i) => d[at(i)];
   }
-  const n = weight.length;
-  let p = 1;
-  let ok = n === 1;
-  for (let k = shape.length - 1; k >= 0 && !ok; k--) {
-    p *= shape[k];
-    if (p === n) ok = true;
-  }
-  if (!ok) throw new Error(`reference: weight of length ${n} does not cover trailing dims of [${shape}]`);
-  return (i) => weight[i % n];
+  return broadcastRight('weight', weight, shape);
 }
 
 export interface BceBroadcastRefOptions {
@@ -306,17 +269,7 @@ export interface BceBroadcastRefOptions {
 
 /** F.binary_cross_entropy: −w·(t·max(log x, −100) + (1−t)·max(log(1−x), −100)), w broadcast; 'mean' / numel. */
 export function binaryCrossEntropy(x: Arr, shape: readonly number[], target: Arr, opts: BceBroadcastRefOptions = {}): number | Ref {
-  checkLen('input', x, size(shape));
-  checkLen('target', target, x.length);
-  const w = weightOf(opts.weight, shape);
-  const out = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    if (!(v >= 0 && v <= 1)) throw new Error(`reference: input[${i}] = ${v} outside [0, 1]`);
-    const t = target[i];
-    out[i] = -w(i) * (t * Math.max(Math.log(v), -100) + (1 - t) * Math.max(Math.log(1 - v), -100));
-  }
-  return reduce(out, [...shape], opts.reduction ?? 'mean');
+  return bceLossOf(x, shape, target, (s) => weightOf(opts.weight, s), opts.reduction ?? 'mean');
 }
 
 export interface BceLogitsBroadcastRefOptions extends BceBroadcastRefOptions {
@@ -324,27 +277,9 @@ export interface BceLogitsBroadcastRefOptions extends BceBroadcastRefOptions {
   posWeight?: Arr;
 }
 
-/** posWeight of element i (1 without one). */
-export function posWeightOf(pw: Arr | undefined, shape: readonly number[]): (i: number) => number {
-  if (pw === undefined) return () => 1;
-  const last = shape.length === 0 ? 1 : shape[shape.length - 1];
-  if (pw.length !== last && pw.length !== 1) throw new Error(`reference: posWeight length ${pw.length} != ${last}`);
-  return pw.length === 1 ? () => pw[0] : (i) => pw[i % last];
-}
-
 /** F.binary_cross_entropy_with_logits: w·((1−t)·x + (1 + (p−1)·t)·softplus(−x)), w broadcast; 'mean' / numel. */
 export function binaryCrossEntropyWithLogits(x: Arr, shape: readonly number[], target: Arr, opts: BceLogitsBroadcastRefOptions = {}): number | Ref {
-  checkLen('input', x, size(shape));
-  checkLen('target', target, x.length);
-  const w = weightOf(opts.weight, shape);
-  const pw = posWeightOf(opts.posWeight, shape);
-  const out = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    const t = target[i];
-    out[i] = w(i) * ((1 - t) * v + (1 + (pw(i) - 1) * t) * softplus(-v));
-  }
-  return reduce(out, [...shape], opts.reduction ?? 'mean');
+  return bceLogitsLossOf(x, shape, target, (s) => weightOf(opts.weight, s), opts.posWeight, opts.reduction ?? 'mean');
 }
 
 // ------------------------------------------------------------------ the torch fixtures of issue 10

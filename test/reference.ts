@@ -51,7 +51,7 @@ function logSumExp(x: Arr, idx: (c: number) => number, C: number): number {
   return m + Math.log(s);
 }
 
-function checkLen(name: string, a: Arr, n: number) {
+export function checkLen(name: string, a: Arr, n: number) {
   if (a.length !== n) throw new Error(`reference: ${name} has ${a.length} elements, expected ${n}`);
 }
 
@@ -79,17 +79,20 @@ export function logSoftmax(x: Arr, shape: readonly number[], opts: { dim?: numbe
   return rowsOp(x, shape, opts.dim, (v, lse) => v - lse);
 }
 
+/** σ(v) without overflow. */
+export function sigmoidOf(v: number): number {
+  return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+}
+
 export function sigmoid(x: Arr, shape: readonly number[]): Ref {
   checkLen('x', x, size(shape));
   const out = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    out[i] = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
-  }
+  for (let i = 0; i < x.length; i++) out[i] = sigmoidOf(x[i]);
   return { data: out, shape: [...shape] };
 }
 
-function reduce(out: Float64Array, shape: number[], reduction: LossReduction, meanDivisor = out.length): number | Ref {
+/** 'none': the tensor; 'sum': Σ out (in index order); 'mean': Σ out / meanDivisor. */
+export function reduce(out: Float64Array, shape: number[], reduction: LossReduction, meanDivisor = out.length): number | Ref {
   if (reduction === 'none') return { data: out, shape };
   let s = 0;
   for (let i = 0; i < out.length; i++) s += out[i];
@@ -119,10 +122,17 @@ export function entropy(x: Arr, shape: readonly number[], opts: { dim?: number; 
 
 // ------------------------------------------------------------------ class-dim losses
 
-function classGeometry(shape: readonly number[]) {
+/** Row geometry of a class-dim loss: the class dim is 0 for a 1-D input, else 1; outShape drops it. */
+export function classGeometry(shape: readonly number[]) {
   if (shape.length === 0) throw new Error('reference: input needs a class dim');
   const dim = shape.length === 1 ? 0 : 1;
   return { ...geometry(shape, dim), outShape: shape.filter((_, k) => k !== dim) };
+}
+
+/** A class-dim loss's per-class weight w(c) (1 without a weight), its length checked against C. */
+export function classWeight(weight: Arr | undefined, C: number): (c: number) => number {
+  if (weight) checkLen('weight', weight, C);
+  return (c) => (weight ? weight[c] : 1);
 }
 
 export interface CrossEntropyRefOptions {
@@ -148,8 +158,7 @@ export function crossEntropy(x: Arr, shape: readonly number[], target: Arr, opts
   const eps = opts.labelSmoothing ?? 0;
   const ignore = opts.ignoreIndex ?? -100;
   const red = opts.reduction ?? 'mean';
-  const w = (c: number) => (opts.weight ? opts.weight[c] : 1);
-  if (opts.weight) checkLen('weight', opts.weight, C);
+  const w = classWeight(opts.weight, C);
   const rows = g.outer * g.inner;
   const out = new Float64Array(rows);
 
@@ -195,12 +204,7 @@ export function crossEntropy(x: Arr, shape: readonly number[], target: Arr, opts
       count += 1;
     }
   }
-  if (red === 'none') return { data: out, shape: g.outShape };
-  if (red === 'sum') {
-    let s = 0;
-    for (let r = 0; r < rows; r++) s += out[r];
-    return s;
-  }
+  if (red !== 'mean') return reduce(out, g.outShape, red);
   const nllMean = nllSum / wSum;
   if (eps === 0) return nllMean;
   const smoothMean = smoothSum / (opts.weight ? wSum : count);
@@ -218,8 +222,7 @@ export function nllLoss(x: Arr, shape: readonly number[], target: Arr, opts: Nll
   checkLen('input', x, size(shape));
   const g = classGeometry(shape);
   const ignore = opts.ignoreIndex ?? -100;
-  const w = (c: number) => (opts.weight ? opts.weight[c] : 1);
-  if (opts.weight) checkLen('weight', opts.weight, g.C);
+  const w = classWeight(opts.weight, g.C);
   const rows = g.outer * g.inner;
   checkLen('target', target, rows);
   const out = new Float64Array(rows);
@@ -240,7 +243,7 @@ export function nllLoss(x: Arr, shape: readonly number[], target: Arr, opts: Nll
 // ------------------------------------------------------------------ element-wise losses
 
 /** Element weights broadcast from the right: element i uses weight[i mod weight.length]. */
-function broadcastRight(name: string, weight: Arr | undefined, shape: readonly number[]): (i: number) => number {
+export function broadcastRight(name: string, weight: Arr | undefined, shape: readonly number[]): (i: number) => number {
   if (weight === undefined) return () => 1;
   const n = weight.length;
   let p = 1;
@@ -261,9 +264,17 @@ export interface BceRefOptions {
 
 /** F.binary_cross_entropy: −w·(t·max(log x, −100) + (1−t)·max(log(1−x), −100)); 'mean' / numel. */
 export function binaryCrossEntropy(x: Arr, shape: readonly number[], target: Arr, opts: BceRefOptions = {}): number | Ref {
+  return bceLossOf(x, shape, target, (s) => broadcastRight('weight', opts.weight, s), opts.reduction ?? 'mean');
+}
+
+/** Makes (and checks) the element weights w(i) for an input shape; called after the input and target lengths are checked. */
+export type WeightsOf = (shape: readonly number[]) => (i: number) => number;
+
+/** binaryCrossEntropy given how to make the element weights, reduced (also test/reference-losses.ts's). */
+export function bceLossOf(x: Arr, shape: readonly number[], target: Arr, weights: WeightsOf, reduction: LossReduction): number | Ref {
   checkLen('input', x, size(shape));
   checkLen('target', target, x.length);
-  const w = broadcastRight('weight', opts.weight, shape);
+  const w = weights(shape);
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
@@ -273,7 +284,7 @@ export function binaryCrossEntropy(x: Arr, shape: readonly number[], target: Arr
     const l1x = Math.max(Math.log(1 - v), -100);
     out[i] = -w(i) * (t * lx + (1 - t) * l1x);
   }
-  return reduce(out, [...shape], opts.reduction ?? 'mean');
+  return reduce(out, [...shape], reduction);
 }
 
 export interface BceLogitsRefOptions extends BceRefOptions {
@@ -281,27 +292,38 @@ export interface BceLogitsRefOptions extends BceRefOptions {
   posWeight?: Arr;
 }
 
-function softplus(z: number): number {
-  // log(1 + e^z) without overflow
+/** log(1 + e^z) without overflow. */
+export function softplus(z: number): number {
   return Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
+}
+
+/** posWeight of element i (1 without one): its length is the last dim's (broadcast along it), or 1. */
+export function posWeightOf(pw: Arr | undefined, shape: readonly number[]): (i: number) => number {
+  if (pw === undefined) return () => 1;
+  const last = shape.length === 0 ? 1 : shape[shape.length - 1];
+  if (pw.length !== last && pw.length !== 1) throw new Error(`reference: posWeight length ${pw.length} != ${last}`);
+  return pw.length === 1 ? () => pw[0] : (i) => pw[i % last];
 }
 
 /** F.binary_cross_entropy_with_logits: w·((1−t)·x + (1 + (p−1)·t)·softplus(−x)); 'mean' / numel. */
 export function binaryCrossEntropyWithLogits(x: Arr, shape: readonly number[], target: Arr, opts: BceLogitsRefOptions = {}): number | Ref {
+  return bceLogitsLossOf(x, shape, target, (s) => broadcastRight('weight', opts.weight, s), opts.posWeight, opts.reduction ?? 'mean');
+}
+
+/** binaryCrossEntropyWithLogits given how to make the element weights, reduced (also test/reference-losses.ts's). */
+export function bceLogitsLossOf(x: Arr, shape: readonly number[], target: Arr, weights: WeightsOf, posWeight: Arr | undefined,
+  reduction: LossReduction): number | Ref {
   checkLen('input', x, size(shape));
   checkLen('target', target, x.length);
-  const w = broadcastRight('weight', opts.weight, shape);
-  const last = shape.length === 0 ? 1 : shape[shape.length - 1];
-  const pw = opts.posWeight;
-  if (pw && pw.length !== last && pw.length !== 1) throw new Error(`reference: posWeight length ${pw.length} != ${last}`);
+  const w = weights(shape);
+  const pw = posWeightOf(posWeight, shape);
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     const t = target[i];
-    const p = pw ? pw[pw.length === 1 ? 0 : i % last] : 1;
-    out[i] = w(i) * ((1 - t) * v + (1 + (p - 1) * t) * softplus(-v));
+    out[i] = w(i) * ((1 - t) * v + (1 + (pw(i) - 1) * t) * softplus(-v));
   }
-  return reduce(out, [...shape], opts.reduction ?? 'mean');
+  return reduce(out, [...shape], reduction);
 }
 
 export interface KlRefOptions {
