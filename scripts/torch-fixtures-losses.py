@@ -3,7 +3,7 @@
 
 Run with Debian's torch (README.md, "WebGPU without a GPU"):  /usr/bin/python3 scripts/torch-fixtures-losses.py
 
-Like scripts/torch-grad-fixtures.py (whose encoding, via torch_common.py, this script shares): inputs are
+Like scripts/torch-grad-fixtures.py (whose encoding, autograd and file writing, via torch_common.py, this script shares): inputs are
 drawn with a fixed seed and rounded to float32; torch computes in float64 from exactly those float32
 values; the gradient is x.grad after loss.backward(gradOutput) (gradOutput: the upstream gradient, given
 for reduction 'none' only; its default is all ones). Non-finite numbers are the strings "NaN",
@@ -49,7 +49,6 @@ focalGamma (a NaN loss either way; what the gradient of Σz/0 should be is the l
 not torch's), focalGamma < 1 at p_t = 1 exactly (torch's pow backward gives 0·inf = NaN; the limit is 0),
 and non-finite inputs.
 """
-import json
 import os
 import sys
 
@@ -58,8 +57,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_common import Draws, I64, T, cdim_of, enc_f32, f32, tensor_json, tshape_of  # noqa: E402
-from torch_common import enc_f64 as _enc_f64  # noqa: E402
+from torch_common import (  # noqa: E402
+    REDS, Draws, I64, T, autograd, cdim_of, enc_f32, f32, go_name, grad_opts, red_arg, red_name, target_json, tensor_json,
+    tshape_of, write_cases)
+from torch_common import enc_f64 as _enc_f64, f64_json as _f64_json  # noqa: E402
 
 torch.set_num_threads(1)  # reductions split across threads could round differently from run to run
 
@@ -73,14 +74,15 @@ rs = np.random.RandomState(SEED)
 torch.manual_seed(SEED)
 _draws = Draws(rs)
 randn, uniform, class_targets, prob_targets = _draws.randn, _draws.uniform, _draws.class_targets, _draws.prob_targets
+upstream = _draws.upstream
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'torch-losses')
 
 
-# ----------------------------------------------------------------------------- encoding
+# ----------------------------------------------------------------------------- encoding (shared helpers: torch_common.py)
 
 def f64_json(r):
-    return {'data': [enc_f64(v) for v in r.reshape(-1).tolist()], 'shape': list(r.shape)}
+    return _f64_json(r, 12)
 
 
 FILES = {}
@@ -89,13 +91,7 @@ FILES = {}
 def add(file, op, name, x, loss, grad, target, tdtype, options, as_tensor=False, loss_tensor=False):
     assert torch.isfinite(grad).all(), (file, name, 'gradient not finite')
     assert torch.isfinite(loss).all(), (file, name, 'loss not finite')
-    case = {'name': name, 'op': op, 'input': tensor_json(x)}
-    if tdtype == 'int32':
-        t = np.asarray(target, dtype=np.int32)
-        case['target'] = {'data': [int(v) for v in t.reshape(-1)], 'shape': list(t.shape), 'dtype': 'int32'}
-    else:
-        case['target'] = {**tensor_json(target), 'dtype': 'float32'}
-    case['target']['asTensor'] = bool(as_tensor)
+    case = {'name': name, 'op': op, 'input': tensor_json(x), 'target': target_json(target, tdtype, as_tensor)}
     case['options'] = options
     case['expected'] = {
         'loss': f64_json(loss) if loss_tensor else enc_f64(loss.item()),
@@ -104,48 +100,6 @@ def add(file, op, name, x, loss, grad, target, tdtype, options, as_tensor=False,
     cases = FILES.setdefault(file, [])
     assert name not in [c['name'] for c in cases], (file, name)
     cases.append(case)
-
-
-def autograd(fn, x, red, go):
-    """(loss, d loss / d x) in float64; `go` is the upstream gradient for 'none' (None: ones)."""
-    xt = T(x).requires_grad_(True)
-    loss = fn(xt)
-    if red == 'none':
-        loss.backward(torch.ones_like(loss) if go is None else T(go).reshape(loss.shape))
-    else:
-        loss.backward()
-    return loss.detach(), xt.grad.detach()
-
-
-def red_arg(red):
-    return 'mean' if red is None else red
-
-
-def red_name(red):
-    return 'mean(default)' if red is None else red
-
-
-def grad_opts(red, go, go_tensor):
-    opts = {'grad': True}
-    if red is not None:
-        opts['reduction'] = red
-    if go is not None:
-        opts['gradOutput'] = tensor_json(go) if go_tensor else [enc_f32(v) for v in f32(go).reshape(-1)]
-    return opts
-
-
-def go_name(red, go):
-    return '' if red != 'none' else (' gradOutput' if go is not None else ' gradOutput=ones')
-
-
-def upstream(lshape, red, k):
-    """gradOutput for 'none': random (most cases) or None (the default ones) every third case."""
-    if red != 'none' or k % 3 == 2:
-        return None
-    return randn(*lshape, scale=1.5)
-
-
-REDS = [None, 'sum', 'none']
 
 
 # ----------------------------------------------------------------------------- crossEntropy + zLoss / softcap / focalGamma
@@ -507,17 +461,7 @@ def main():
     gen_ce_ext()
     gen_sigmoid_focal()
     gen_bce_broadcast()
-    os.makedirs(OUT, exist_ok=True)
-    total = 0
-    for name, cases in FILES.items():
-        path = os.path.join(OUT, f'{name}.json')
-        with open(path, 'w') as f:
-            f.write('{"file":%s,"torch":%s,"seed":%d,"cases":[\n' % (json.dumps(name), json.dumps(torch.__version__), SEED))
-            f.write(',\n'.join(json.dumps(c, separators=(',', ':'), allow_nan=False) for c in cases))
-            f.write('\n]}\n')
-        total += len(cases)
-        print(f'{name}: {len(cases)} cases, {os.path.getsize(path)} bytes', file=sys.stderr)
-    print(f'total {total} cases', file=sys.stderr)
+    write_cases(OUT, FILES, 'file', SEED)
 
 
 if __name__ == '__main__':

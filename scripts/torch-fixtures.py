@@ -19,8 +19,6 @@ Schema of each file:
 Corner cases where torch 1.13 disagrees with docs/ARCHITECTURE.md, "The plan and the numerics contract" are deliberately left out (they are tested
 against test/reference.ts only): probability targets of exactly 0 at a -inf logit (0·-inf).
 """
-import json
-import math
 import os
 import sys
 
@@ -29,8 +27,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_common import Draws, I64, T, cdim_of, enc_f32, f32, tensor_json, tshape_of  # noqa: E402
-from torch_common import enc_f64 as _enc_f64  # noqa: E402
+from torch_common import (  # noqa: E402
+    REDS, Draws, I64, T, cdim_of, enc_f32, f32, red_arg, red_name, target_json, tensor_json, tshape_of, write_cases)
+from torch_common import enc_f64 as _enc_f64, f64_json as _f64_json  # noqa: E402
 
 
 def enc_f64(v):
@@ -50,10 +49,14 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fi
 
 # ----------------------------------------------------------------------------- encoding
 
+def f64_json(r):
+    return _f64_json(r, 11)
+
+
 def expected_json(r):
     if r.dim() == 0 and not getattr(r, '_keep', False):
         return enc_f64(r.item())
-    return {'data': [enc_f64(v) for v in r.reshape(-1).tolist()], 'shape': list(r.shape)}
+    return f64_json(r)
 
 
 FILES = {}
@@ -62,16 +65,10 @@ FILES = {}
 def add(op, name, x, expected, target=None, tdtype=None, options=None, as_tensor=False, expect_tensor=False):
     case = {'name': name, 'input': tensor_json(x)}
     if target is not None:
-        if tdtype == 'int32':
-            t = np.asarray(target, dtype=np.int32)
-            case['target'] = {'data': [int(v) for v in t.reshape(-1)], 'shape': list(t.shape), 'dtype': 'int32'}
-        else:
-            j = tensor_json(target)
-            case['target'] = {**j, 'dtype': 'float32'}
-        case['target']['asTensor'] = bool(as_tensor)
+        case['target'] = target_json(target, tdtype, as_tensor)
     case['options'] = options or {}
     if expect_tensor:
-        case['expected'] = {'data': [enc_f64(v) for v in expected.reshape(-1).tolist()], 'shape': list(expected.shape)}
+        case['expected'] = f64_json(expected)
     else:
         case['expected'] = expected_json(expected)
     names = [c['name'] for c in FILES.setdefault(op, [])]
@@ -82,16 +79,6 @@ def add(op, name, x, expected, target=None, tdtype=None, options=None, as_tensor
 def red_opts(red):
     return {} if red is None else {'reduction': red}
 
-
-def red_arg(red):
-    return 'mean' if red is None else red
-
-
-def red_name(red):
-    return 'mean(default)' if red is None else red
-
-
-REDS = [None, 'sum', 'none']
 
 # ----------------------------------------------------------------------------- draws
 
@@ -599,17 +586,7 @@ def main():
     gen_kl()
     gen_rows()
     gen_sigmoid()
-    os.makedirs(OUT, exist_ok=True)
-    total = 0
-    for op, cases in FILES.items():
-        path = os.path.join(OUT, f'{op}.json')
-        with open(path, 'w') as f:
-            f.write('{"op":%s,"torch":%s,"seed":%d,"cases":[\n' % (json.dumps(op), json.dumps(torch.__version__), SEED))
-            f.write(',\n'.join(json.dumps(c, separators=(',', ':'), allow_nan=False) for c in cases))
-            f.write('\n]}\n')
-        total += len(cases)
-        print(f'{op}: {len(cases)} cases, {os.path.getsize(path)} bytes', file=sys.stderr)
-    print(f'total {total} cases', file=sys.stderr)
+    write_cases(OUT, FILES, 'op', SEED)
 
 
 if __name__ == '__main__':

@@ -28,7 +28,6 @@ Where only the loss differs from the library's (BCE with logits at x = −inf), 
 gradient and sets "loss": null with a note.
 """
 import json
-import math
 import os
 import sys
 
@@ -37,8 +36,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_common import Draws, I64, T, cdim_of, enc_f32, f32, tensor_json, tshape_of  # noqa: E402
-from torch_common import enc_f64 as _enc_f64  # noqa: E402
+from torch_common import (  # noqa: E402
+    REDS, Draws, I64, T, autograd, cdim_of, enc_f32, f32, go_name, grad_opts, red_arg, red_name, target_json, tensor_json,
+    tshape_of, write_cases)
+from torch_common import enc_f64 as _enc_f64, f64_json as _f64_json  # noqa: E402
 
 
 def enc_f64(v):
@@ -50,6 +51,7 @@ rs = np.random.RandomState(SEED)
 torch.manual_seed(SEED)
 _draws = Draws(rs)
 randn, uniform, class_targets, prob_targets = _draws.randn, _draws.uniform, _draws.class_targets, _draws.prob_targets
+upstream = _draws.upstream
 
 INF = float('inf')
 NAN = float('nan')
@@ -59,7 +61,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fi
 # ----------------------------------------------------------------------------- encoding (shared helpers: torch_common.py)
 
 def f64_json(r):
-    return {'data': [enc_f64(v) for v in r.reshape(-1).tolist()], 'shape': list(r.shape)}
+    return _f64_json(r, 12)
 
 
 FILES = {}
@@ -68,12 +70,7 @@ FILES = {}
 def add(op, name, x, loss, grad, target=None, tdtype=None, options=None, as_tensor=False, note=None, loss_tensor=False):
     case = {'name': name, 'input': tensor_json(x)}
     if target is not None:
-        if tdtype == 'int32':
-            t = np.asarray(target, dtype=np.int32)
-            case['target'] = {'data': [int(v) for v in t.reshape(-1)], 'shape': list(t.shape), 'dtype': 'int32'}
-        else:
-            case['target'] = {**tensor_json(target), 'dtype': 'float32'}
-        case['target']['asTensor'] = bool(as_tensor)
+        case['target'] = target_json(target, tdtype, as_tensor)
     case['options'] = options or {}
     exp = {}
     if loss is not False:  # False: a backward op (no loss)
@@ -92,50 +89,9 @@ def add(op, name, x, loss, grad, target=None, tdtype=None, options=None, as_tens
     FILES[op].append(case)
 
 
-def autograd(fn, x, red, go):
-    """(loss, d loss / d x) in float64; `go` is the upstream gradient for 'none' (None: ones)."""
-    xt = T(x).requires_grad_(True)
-    loss = fn(xt)
-    if red == 'none':
-        loss.backward(torch.ones_like(loss) if go is None else T(go).reshape(loss.shape))
-    else:
-        loss.backward()
-    return loss.detach(), xt.grad.detach()
-
-
-def red_arg(red):
-    return 'mean' if red is None else red
-
-
-def red_name(red):
-    return 'mean(default)' if red is None else red
-
-
-def grad_opts(red, go, go_tensor):
-    opts = {'grad': True}
-    if red is not None:
-        opts['reduction'] = red
-    if go is not None:
-        opts['gradOutput'] = tensor_json(go) if go_tensor else [enc_f32(v) for v in f32(go).reshape(-1)]
-    return opts
-
-
-def go_name(red, go):
-    return '' if red != 'none' else (' gradOutput' if go is not None else ' gradOutput=ones')
-
-
-REDS = [None, 'sum', 'none']
-
-# ----------------------------------------------------------------------------- draws
+# ----------------------------------------------------------------------------- draws (upstream: torch_common.Draws)
 
 SHAPES = {'C': (5,), 'NC': (6, 5), 'NCd1': (3, 4, 5), 'NCd1d2': (2, 3, 4, 3)}
-
-
-def upstream(lshape, red, k):
-    """gradOutput for 'none': random (most cases) or None (the default ones) every third case."""
-    if red != 'none' or k % 3 == 2:
-        return None
-    return randn(*lshape, scale=1.5)
 
 
 # ----------------------------------------------------------------------------- crossEntropy
@@ -688,17 +644,7 @@ def main():
     gen_kl()
     gen_backward()
     training = gen_training()
-    os.makedirs(OUT, exist_ok=True)
-    total = 0
-    for op, cases in FILES.items():
-        path = os.path.join(OUT, f'{op}.json')
-        with open(path, 'w') as f:
-            f.write('{"op":%s,"torch":%s,"seed":%d,"cases":[\n' % (json.dumps(op), json.dumps(torch.__version__), SEED))
-            f.write(',\n'.join(json.dumps(c, separators=(',', ':'), allow_nan=False) for c in cases))
-            f.write('\n]}\n')
-        total += len(cases)
-        print(f'{op}: {len(cases)} cases, {os.path.getsize(path)} bytes', file=sys.stderr)
-    print(f'total {total} cases', file=sys.stderr)
+    write_cases(OUT, FILES, 'op', SEED)
     path = os.path.join(OUT, 'training.json')
     with open(path, 'w') as f:
         json.dump(training, f, separators=(',', ':'), allow_nan=False)
