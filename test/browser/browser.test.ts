@@ -152,7 +152,7 @@ describe('headless Chromium', () => {
     expect(subset.some((c) => c.options.grad)).toBe(true);
   });
 
-  it('with --enable-unsafe-webgpu: createLosses() picks WebGPU (SwiftShader) and agrees with the Node CPU oracle', async () => {
+  it('with --enable-unsafe-webgpu: createLosses() picks WebGPU (SwiftShader) and agrees with the Node CPU oracle', { timeout: 400_000 }, async () => {
     const { page, log } = await launch(true);
     const info = await setup(page);
     expect(info.hasNavigatorGpu, `navigator.gpu is missing\n${log.join('\n')}`).toBe(true);
