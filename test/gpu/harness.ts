@@ -19,7 +19,12 @@ export const STORAGE = 128, COPY_DST = 8, COPY_SRC = 4, MAP_READ = 1;
 /** An adapter or a loud failure (a GPU test that cannot find an adapter fails, it is not skipped). */
 export async function adapterOrFail(): Promise<GPUAdapter> {
   const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error('no WebGPU adapter: is VK_ICD_FILENAMES pointing at SwiftShader and libvulkan1 installed? (README.md, "WebGPU without a GPU")');
+  if (!adapter) throw new Error(`no WebGPU adapter: is VK_ICD_FILENAMES (${process.env.VK_ICD_FILENAMES}) a driver that is installed, and libvulkan1? (README.md, "WebGPU without a GPU")`);
+  // The vitest project names the adapter it means to test (vitest.config.ts); another one must not pass for it.
+  const want = process.env.WGL_ADAPTER;
+  const info = adapter.info;
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  if (want && !text.includes(want)) throw new Error(`expected the ${want} adapter (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES}), got: ${text}`);
   return adapter;
 }
 
