@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 [ -x /usr/lib/chromium/chromium ] || need+=(chromium)
-ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1' || need+=(libvulkan1)
+# grep reads all of ldconfig's output: with -q it may exit first, and pipefail would count the SIGPIPE.
+ldconfig -p 2>/dev/null | grep 'libvulkan.so.1' >/dev/null || need+=(libvulkan1)
 # The second software adapter of the GPU tests: Mesa's lavapipe (≥ 24: subgroups, shader-f16), from
 # bookworm-backports on Debian 12 (a later Debian has it in main).
 lvp=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
