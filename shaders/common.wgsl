@@ -109,14 +109,14 @@ fn poisoned(m: f32) -> bool { return isNan(m) || isInf(m); }
 
 // The gradient scale of row or element j (scaleAt in src/registry.ts).
 fn gradScale(j: u32) -> f32 {
-  if (GSCALE == GSCALE_OUTPUT) { return scale[j]; }
-  if (GSCALE == GSCALE_SUM) { return recipS(scale[P.scaleIdx]); }
+  if (GSCALE == GSCALE_OUTPUT) { return scaleAt(j); }
+  if (GSCALE == GSCALE_SUM) { return recipS(scaleAt(P.scaleIdx)); }
   return P.gscale;
 }
 
 // The scale of the z-loss part of row j: the row's, except that a 'mean' divides by the row count.
 fn gradScaleZ(j: u32) -> f32 {
-  if (GSCALE == GSCALE_SUM) { return recipS(scale[P.zScaleIdx]); }
+  if (GSCALE == GSCALE_SUM) { return recipS(scaleAt(P.zScaleIdx)); }
   return gradScale(j);
 }
 
@@ -131,6 +131,16 @@ override UNROLL: u32 = 1; // row lanes per invocation (1 or 4): lane k·LANES + 
 override MODE: u32 = 0;   // row state (MODE_PLAIN, MODE_DOT, MODE_ENTROPY, MODE_BACKWARD); see src/jobs.ts
 override GSCALE: u32 = 0; // gradient scale: GSCALE_CONST P.gscale, GSCALE_OUTPUT scale[j] (upstream), GSCALE_SUM 1/scale[P.scaleIdx]
 override IN_PLACE: bool = false; // gradients: x is read from `out`, which the gradient overwrites
+override LABELS64: bool = false; // class indices are int64 (two words each, low first)
+
+// Class index i. An int64 outside the int32 range becomes a negative index other than ignoreIndex,
+// so the kernel flags it as out of range.
+fn labelAt(i: u32) -> i32 {
+  if (!LABELS64) { return labels[i]; }
+  let lo = labels[2u * i];
+  if (labels[2u * i + 1u] == (lo >> 31u)) { return lo; }
+  return select(-1, -2, P.ignoreIndex == -1);
+}
 
 // Online log-sum-exp state of a lane: running max m, s = Σ e^(x−m), and a, b per MODE.
 struct Acc { m: f32, s: f32, a: f32, b: f32 }

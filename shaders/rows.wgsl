@@ -175,7 +175,7 @@ fn finishRow(r: u32, acc: Acc) {
     out[P.oOff + r] = select(loss, nan(), bad);
     return;
   }
-  let t = labels[P.tOff + r];
+  let t = labelAt(P.tOff + r);
   var nll = 0.0;
   var wt = 0.0;
   var smoothing = 0.0;
@@ -285,7 +285,7 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
   let inv = 1.0 / acc.s;
   let g = gradScale(P.tOff + r);
   var t = -1;
-  if (OP != OP_CE_PROB) { t = labels[P.tOff + r]; }
+  if (OP != OP_CE_PROB) { t = labelAt(P.tOff + r); }
   let ignored = OP != OP_CE_PROB && t == P.ignoreIndex;
   var wt = 0.0;
   if (!ignored && OP != OP_CE_PROB) { wt = select(1.0, weight[u32(t)], HAS_WEIGHT); }

@@ -4,6 +4,8 @@
  * is wrapped, with the original as `cause`).
  */
 import { cpuBackend } from './cpu/backend.js';
+import { decodeTable, encodeHalf, FLOAT_DTYPES, Half } from './dtype.js';
+import type { FloatDtype } from './dtype.js';
 import { LossError } from './errors.js';
 import { createWebGpuBackend } from './gpu/backend.js';
 import type { WebGpuBackend } from './gpu/backend.js';
@@ -12,9 +14,9 @@ import { elementGradScale, finishElements, METHODS, ROW_OPS, rowGradScale } from
 import type { MethodName } from './registry.js';
 import { dropDim, isDevice, layoutOf, numel } from './shapes.js';
 import type { AdapterProfile } from './plan.js';
-import type { CreateLossesOptions, DeviceTensor, HostTensor, Losses } from './types.js';
+import type { CreateLossesOptions, DeviceTensor, Float16Tensor, HalfTensor, HostTensor, Losses } from './types.js';
 import {
-  booleanOf, checkIndices, classWeight, dimOf, elementWeight, fail, floatTarget, floatTensor, ignoreIndexOf, indexTarget,
+  booleanOf, checkIndices, classWeight, dimOf, dtypeOf, elementWeight, fail, floatTarget, floatTensor, ignoreIndexOf, indexTarget,
   isF32, looksLikeIndices, optionsOf, overlaps, reductionOf, show, smoothingOf,
 } from './validate.js';
 
@@ -121,6 +123,14 @@ export async function createLosses(options?: CreateLossesOptions): Promise<Losse
 
 type Gpu = Partial<Pick<WebGpuBackend, 'profile' | 'device' | 'stats' | 'lostReason'>>;
 
+/** The dtype of a call's per-element results. */
+interface Dtype { dtype: FloatDtype; float16Array: boolean }
+
+/** The runtime's Float16Array (present whenever a Float16Array input was accepted). */
+function float16Array(): new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView {
+  return (globalThis as unknown as { Float16Array: new (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView }).Float16Array;
+}
+
 function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
   let disposed = false;
 
@@ -140,9 +150,40 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
     };
   }
 
-  /** A per-element result as a host tensor, or a device tensor the caller owns. */
-  function tensor(out: Out, shape: readonly number[]): HostTensor | DeviceTensor {
-    return out instanceof Float32Array ? { data: out, shape: [...shape] } : { buffer: out, shape: [...shape], dtype: 'float32' };
+  /** What per-element results are made of: outputDtype, else the input's dtype (a Float16Array stays one). */
+  function dtypeFor(method: string, o: Opts, input: F32Data): Dtype {
+    const want = o.outputDtype;
+    if (want !== undefined && (typeof want !== 'string' || !FLOAT_DTYPES.includes(want as FloatDtype))) {
+      fail(method, `outputDtype = ${show(want)} must be one of ${FLOAT_DTYPES.map((d) => JSON.stringify(d)).join(', ')}`);
+    }
+    const dtype = (want as FloatDtype | undefined) ?? dtypeOf(input);
+    return { dtype, float16Array: dtype === 'float16' && input instanceof Half && input.view !== undefined };
+  }
+
+  /**
+   * A per-element result (float32, from the backend) as a host tensor, or a device tensor the caller
+   * owns, in dtype `d`: half results are rounded to nearest even on the host, or by a kernel on the
+   * device. `into`: the half input an in-place gradient overwrites.
+   */
+  async function tensor(out: Out, shape: readonly number[], d: Dtype, into?: F32Data): Promise<HostTensor | HalfTensor | Float16Tensor | DeviceTensor> {
+    const s = [...shape];
+    if (!(out instanceof Float32Array) && d.dtype === 'float32') return { buffer: out, shape: s, dtype: 'float32' };
+    if (!(out instanceof Float32Array) || isDevice(into)) {
+      if (!backend.pack || d.dtype === 'float32') fail('tensor', 'internal error: half device results without a device');
+      const buffer = await backend.pack(out, numel(shape), d.dtype, isDevice(into) ? into.buffer : undefined);
+      return { buffer, shape: s, dtype: d.dtype };
+    }
+    if (d.dtype === 'float32') return { data: out, shape: s };
+    const bits = encodeHalf(out, d.dtype, into instanceof Half ? into.bits : undefined);
+    if (d.float16Array) return { data: (into as Half | undefined)?.view ?? new (float16Array())(bits.buffer, bits.byteOffset, bits.length), shape: s } as unknown as Float16Tensor;
+    return { data: bits, shape: s, dtype: d.dtype };
+  }
+
+  /** The input itself as the result of an in-place gradient over an empty tensor. */
+  function inputTensor(x: F32Data, shape: readonly number[]): HostTensor | HalfTensor | Float16Tensor | DeviceTensor {
+    if (isDevice(x)) return { buffer: x.buffer, shape: [...shape], dtype: x.dtype ?? 'float32' };
+    if (x instanceof Half) return x.view ? ({ data: x.view, shape: [...shape] } as unknown as Float16Tensor) : { data: x.bits, shape: [...shape], dtype: x.dtype };
+    return { data: x, shape: [...shape] };
   }
 
   /** The result of an empty tensor (no work, whatever its other dims): an empty host array or device buffer. */
@@ -163,6 +204,7 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
     if (o.gradOutput !== undefined && reduction !== 'none') fail(method, `gradOutput needs reduction 'none' (reduction '${reduction}' gives a number, whose upstream gradient is 1)`);
     const gradOutput = o.gradOutput === undefined ? undefined : floatTarget(method, o.gradOutput, lossShape, 'gradOutput');
     if (inPlace) {
+      if (o.outputDtype !== undefined && o.outputDtype !== dtypeOf(input)) fail(method, `inPlace writes the gradient over the input: outputDtype must be its dtype (${dtypeOf(input)})`);
       if (o.output === 'device' && !isDevice(input)) {
         fail(method, "inPlace with output 'device' needs a device input: a host input's gradient is written into its own array");
       }
@@ -173,38 +215,48 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
     return { gradOutput, inPlace };
   }
 
+  /**
+   * The backend's gradient spec. A half input's in-place gradient is computed into a float32
+   * result and then rounded over the input (tensor's `into`), so the backend never writes in place.
+   */
+  function backendInPlace(x: F32Data, inPlace: boolean): boolean {
+    return inPlace && dtypeOf(x) === 'float32';
+  }
+
   /** Runs a row loss (ce, ceProb, nll, entropy): per row for 'none', reduced, or with its gradient. */
   async function rows(job: RowJob, reduction: Reduction, outShape: number[], inShape: readonly number[], o: Opts): Promise<unknown> {
     job.device = outputOf(job.method, o.output);
+    const d = dtypeFor(job.method, o, job.x);
     const g = gradOf(job.method, o, reduction, outShape, job.x, { target: job.target ?? job.prob });
     if (numel(inShape) === 0) {
-      const loss = reduction === 'none' ? tensor(empty(job.method, job.device), outShape) : ROW_OPS[job.op].finish(job, new Array<number>(ROW_OPS[job.op].records(job)).fill(0), reduction);
+      const loss = reduction === 'none' ? await tensor(empty(job.method, job.device), outShape, d) : ROW_OPS[job.op].finish(job, new Array<number>(ROW_OPS[job.op].records(job)).fill(0), reduction);
       if (!g) return loss;
-      return { loss, grad: g.inPlace ? tensor(isDevice(job.x) ? job.x.buffer : job.x, inShape) : tensor(empty(job.method, job.device), inShape) };
+      return { loss, grad: g.inPlace ? inputTensor(job.x, inShape) : await tensor(empty(job.method, job.device), inShape, d) };
     }
     if (g) {
-      const res = await backend.rowGrad(job, { reduction, scale: rowGradScale(job, reduction, g.gradOutput), inPlace: g.inPlace });
-      const loss = reduction === 'none' ? tensor(res.losses!, outShape) : ROW_OPS[job.op].finish(job, res.sums!, reduction);
-      return { loss, grad: tensor(res.grad, inShape) };
+      const res = await backend.rowGrad(job, { reduction, scale: rowGradScale(job, reduction, g.gradOutput), inPlace: backendInPlace(job.x, g.inPlace) });
+      const loss = reduction === 'none' ? await tensor(res.losses!, outShape, d) : ROW_OPS[job.op].finish(job, res.sums!, reduction);
+      return { loss, grad: await tensor(res.grad, inShape, d, g.inPlace ? job.x : undefined) };
     }
-    if (reduction === 'none') return tensor(await backend.rowLosses(job), outShape);
+    if (reduction === 'none') return tensor(await backend.rowLosses(job), outShape, d);
     return ROW_OPS[job.op].finish(job, await backend.rowSums(job), reduction);
   }
 
   async function elements(job: ElementJob, reduction: Reduction, shape: readonly number[], o: Opts): Promise<unknown> {
     job.device = outputOf(job.method, o.output);
+    const d = dtypeFor(job.method, o, job.x);
     const g = gradOf(job.method, o, reduction, shape, job.x, { target: job.t });
     if (job.n === 0) {
-      const loss = reduction === 'none' ? tensor(empty(job.method, job.device), shape) : finishElements(0, reduction, shape);
+      const loss = reduction === 'none' ? await tensor(empty(job.method, job.device), shape, d) : finishElements(0, reduction, shape);
       if (!g) return loss;
-      return { loss, grad: g.inPlace ? tensor(isDevice(job.x) ? job.x.buffer : job.x, shape) : tensor(empty(job.method, job.device), shape) };
+      return { loss, grad: g.inPlace ? inputTensor(job.x, shape) : await tensor(empty(job.method, job.device), shape, d) };
     }
     if (g) {
-      const res = await backend.elementGrad(job, { reduction, scale: elementGradScale(reduction, shape, g.gradOutput), inPlace: g.inPlace });
-      const loss = reduction === 'none' ? tensor(res.losses!, shape) : finishElements(res.sums![0], reduction, shape);
-      return { loss, grad: tensor(res.grad, shape) };
+      const res = await backend.elementGrad(job, { reduction, scale: elementGradScale(reduction, shape, g.gradOutput), inPlace: backendInPlace(job.x, g.inPlace) });
+      const loss = reduction === 'none' ? await tensor(res.losses!, shape, d) : finishElements(res.sums![0], reduction, shape);
+      return { loss, grad: await tensor(res.grad, shape, d, g.inPlace ? job.x : undefined) };
     }
-    if (reduction === 'none') return tensor(await backend.elementwise(job), shape);
+    if (reduction === 'none') return tensor(await backend.elementwise(job), shape, d);
     return finishElements(await backend.elementSum(job), reduction, shape);
   }
 
@@ -219,8 +271,9 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
       prob: backward ? floatTarget(method, dy, t.shape, 'dy') : undefined,
       device: outputOf(method, o.output),
     };
-    if (numel(t.shape) === 0) return tensor(empty(method, job.device === true), t.shape);
-    return tensor(await backend.normalize(job), t.shape);
+    const d = dtypeFor(method, o, t.data);
+    if (numel(t.shape) === 0) return tensor(empty(method, job.device === true), t.shape, d);
+    return tensor(await backend.normalize(job), t.shape, d);
   }
 
   /** input of a class-dim loss: (C), (N, C) or (N, C, d1, …); returns its layout along dim 1 (dim 0 for 1-D). */
@@ -269,7 +322,7 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
       const o = optionsFor('sigmoid', options);
       const t = floatTensor('sigmoid', 'x', x);
       const job: ElementJob = { method: 'sigmoid', op: 'sigmoid', x: t.data, n: numel(t.shape) };
-      return elements(job, 'none', t.shape, { output: o.output });
+      return elements(job, 'none', t.shape, { output: o.output, outputDtype: o.outputDtype });
     }),
 
     crossEntropy: guard('crossEntropy', async (input: unknown, target: unknown, options?: unknown) => {
@@ -285,8 +338,7 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
       if (o.focalGamma !== undefined && eps > 0) fail(m, 'focalGamma cannot be combined with labelSmoothing');
       let job: RowJob;
       if (looksLikeIndices(target)) {
-        const idx = indexTarget(m, target, x.outShape);
-        checkIndices(m, idx, x.layout.C, ignoreIndex);
+        const idx = checkIndices(m, indexTarget(m, target, x.outShape), x.layout.C, ignoreIndex);
         job = { method: m, op: 'ce', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps, ...extras };
       } else {
         if (o.focalGamma !== undefined) fail(m, 'focalGamma needs class-index targets (an Int32Array), not probabilities');
@@ -299,8 +351,7 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
       const m = 'nllLoss' as const;
       const o = optionsFor(m, options);
       const { x, reduction, weight, ignoreIndex } = classLoss(m, input, o);
-      const idx = indexTarget(m, target, x.outShape);
-      checkIndices(m, idx, x.layout.C, ignoreIndex);
+      const idx = checkIndices(m, indexTarget(m, target, x.outShape), x.layout.C, ignoreIndex);
       const job: RowJob = { method: m, op: 'nll', x: x.data, layout: x.layout, target: idx, weight, ignoreIndex, eps: 0 };
       return rows(job, reduction, x.outShape, x.shape, o);
     }),
@@ -311,9 +362,10 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
       const reduction = reductionFor(m, o);
       const { job, shape } = elementJob(m, 'bce', input, target, o.weight);
       if (!isDevice(job.x)) {
-        const x = job.x;
+        const x = job.x instanceof Half ? job.x.bits : job.x, table = job.x instanceof Half ? decodeTable(job.x.dtype) : undefined;
         for (let i = 0; i < x.length; i++) {
-          if (!(x[i] >= 0 && x[i] <= 1)) fail(m, `input[${i}] = ${x[i]} is outside [0, 1]`);
+          const v = table ? table[x[i]] : x[i];
+          if (!(v >= 0 && v <= 1)) fail(m, `input[${i}] = ${v} is outside [0, 1]`);
         }
       }
       return elements(job, reduction, shape, o);
@@ -362,7 +414,7 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
       const layout = layoutOf(t.shape, dim);
       if (layout.C === 0) fail(m, `logits.shape[${dim}] = 0: a distribution needs at least one category`);
       const job: RowJob = { method: m, op: 'entropy', x: t.data, layout, ignoreIndex: -100, eps: 0 };
-      return rows(job, reduction, dropDim(t.shape, dim), t.shape, { output: o.output });
+      return rows(job, reduction, dropDim(t.shape, dim), t.shape, { output: o.output, outputDtype: o.outputDtype });
     }),
 
     dispose() {

@@ -2,10 +2,11 @@
  * What the facade hands a backend: row jobs (ops over rows of the class dim) and element jobs,
  * gradient specifications, results, and the Backend interface both backends implement.
  */
+import type { Half, HalfDtype } from './dtype.js';
 import type { DeviceTensor } from './types.js';
 
-/** Host data or a buffer on the device. */
-export type F32Data = Float32Array | DeviceTensor;
+/** Float data: host float32, host half bits, or a buffer on the device (of any float dtype). */
+export type F32Data = Float32Array | Half | DeviceTensor;
 export type I32Data = Int32Array | DeviceTensor;
 
 /** A tensor seen as rows along one dim: element (o, c, i) sits at o·C·inner + c·inner + i. */
@@ -126,5 +127,10 @@ export interface Backend {
   rowGrad(job: RowJob, spec: GradSpec): Promise<GradResult>;
   /** Loss and gradient of an element-wise loss (bce, bceLogits, kl, klLog). */
   elementGrad(job: ElementJob, spec: GradSpec): Promise<GradResult>;
+  /**
+   * Device results in half precision (WebGPU only): the n float32 values of `src` rounded to nearest
+   * even into a new buffer the caller owns, or into `into`; a device `src` is destroyed.
+   */
+  pack?(src: GPUBuffer | Float32Array, n: number, dtype: HalfDtype, into?: GPUBuffer): Promise<GPUBuffer>;
   dispose(): void;
 }

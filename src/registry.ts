@@ -133,7 +133,7 @@ export function zScaleAt(scale: GradScale, sums: readonly number[] | undefined, 
 
 // ---------------------------------------------------------------- public methods
 
-const GRAD = ['grad', 'gradOutput', 'inPlace', 'output'] as const;
+const GRAD = ['grad', 'gradOutput', 'inPlace', 'output', 'outputDtype'] as const;
 const LOSS: readonly Reduction[] = ['none', 'mean', 'sum'];
 
 export interface MethodSpec {
@@ -147,18 +147,18 @@ const method = (options: readonly string[], reductions: readonly Reduction[] = L
   ({ options, reductions, defaultReduction });
 
 export const METHODS = {
-  softmax: method(['dim', 'output'], ['none'], 'none'),
-  logSoftmax: method(['dim', 'output'], ['none'], 'none'),
-  softmaxBackward: method(['dim', 'output'], ['none'], 'none'),
-  logSoftmaxBackward: method(['dim', 'output'], ['none'], 'none'),
-  sigmoid: method(['output'], ['none'], 'none'),
+  softmax: method(['dim', 'output', 'outputDtype'], ['none'], 'none'),
+  logSoftmax: method(['dim', 'output', 'outputDtype'], ['none'], 'none'),
+  softmaxBackward: method(['dim', 'output', 'outputDtype'], ['none'], 'none'),
+  logSoftmaxBackward: method(['dim', 'output', 'outputDtype'], ['none'], 'none'),
+  sigmoid: method(['output', 'outputDtype'], ['none'], 'none'),
   crossEntropy: method(['weight', 'ignoreIndex', 'labelSmoothing', 'zLoss', 'softcap', 'focalGamma', 'reduction', ...GRAD]),
   nllLoss: method(['weight', 'ignoreIndex', 'reduction', ...GRAD]),
   binaryCrossEntropy: method(['weight', 'reduction', ...GRAD]),
   binaryCrossEntropyWithLogits: method(['weight', 'posWeight', 'reduction', ...GRAD]),
   klDiv: method(['reduction', 'logTarget', ...GRAD], [...LOSS, 'batchmean']),
   sigmoidFocalLoss: method(['alpha', 'gamma', 'reduction', ...GRAD]),
-  entropy: method(['dim', 'reduction', 'output'], LOSS, 'none'),
+  entropy: method(['dim', 'reduction', 'output', 'outputDtype'], LOSS, 'none'),
 } as const satisfies Record<string, MethodSpec>;
 
 export type MethodName = keyof typeof METHODS;

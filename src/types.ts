@@ -1,7 +1,8 @@
 /** Public types of webgpu-losses: tensors, options, results and the Losses interface. */
+import type { FloatDtype, HalfDtype } from './dtype.js';
 import type { AdapterProfile } from './plan.js';
 
-export type { AdapterProfile };
+export type { AdapterProfile, FloatDtype, HalfDtype };
 
 /**
  * WebGPU types without requiring them. TypeScript's lib.dom (5.9) has no GPUBuffer, GPU or
@@ -22,6 +23,8 @@ type WebGpuBuffer = GlobalType<'GPUBuffer', { readonly size: number; readonly us
 type WebGpuDevice = GlobalType<'GPUDevice', { readonly queue: object; destroy(): void }>;
 /** `GPU` (`navigator.gpu`) where WebGPU types exist. */
 type WebGpu = GlobalType<'GPU', { requestAdapter(options?: object): Promise<object | null> }>;
+/** `Float16Array` where the program's lib has it (ES2025 / esnext.float16); never matched elsewhere. */
+type Float16ArrayType = GlobalType<'Float16Array', never>;
 
 /** A row-major float32 tensor in host memory. */
 export interface HostTensor {
@@ -29,31 +32,60 @@ export interface HostTensor {
   shape: readonly number[];
 }
 
-/** A row-major int32 tensor of class indices in host memory. */
+/**
+ * A row-major half-precision tensor in host memory: the raw bits of IEEE binary16 ('float16') or
+ * bfloat16 values. Every value is decoded exactly to float32 before any arithmetic.
+ */
+export interface HalfTensor {
+  data: Uint16Array;
+  shape: readonly number[];
+  dtype: HalfDtype;
+}
+
+/** A float16 tensor as a `Float16Array` (where the runtime has one); treated as a HalfTensor. */
+export interface Float16Tensor {
+  data: Float16ArrayType;
+  shape: readonly number[];
+  dtype?: 'float16';
+}
+
+/** A row-major tensor of class indices in host memory: int32, or int64 as exported by PyTorch and ONNX. */
 export interface IndexTensor {
-  data: Int32Array;
+  data: Int32Array | BigInt64Array;
   shape: readonly number[];
 }
 
-/** A tensor that already lives on the GPU (WebGPU backend only); read in place, never copied. */
+export type DeviceDtype = FloatDtype | 'int32' | 'int64';
+
+/**
+ * A tensor that already lives on the GPU (WebGPU backend only); read in place, never copied.
+ * Elements are packed (2 bytes for float16/bfloat16, 8 little-endian bytes for int64); the buffer
+ * needs STORAGE usage and at least the elements' bytes rounded up to a multiple of 4.
+ */
 export interface DeviceTensor {
   buffer: WebGpuBuffer;
   shape: readonly number[];
-  dtype?: 'float32' | 'int32';
+  /** Default 'float32'. */
+  dtype?: DeviceDtype;
 }
 
-/** An input tensor: host or device. */
-export type TensorInput = HostTensor | DeviceTensor;
-/** Class-index targets: a bare Int32Array (shape implied by the input) or a tensor. */
-export type IndexTarget = Int32Array | IndexTensor | DeviceTensor;
-/** Float targets: a bare Float32Array whose length matches the input, or a tensor. */
-export type FloatTarget = Float32Array | HostTensor | DeviceTensor;
+/** A float input: float32, float16 or bfloat16, host or device. */
+export type TensorInput = HostTensor | HalfTensor | Float16Tensor | DeviceTensor;
+/** Class-index targets: a bare Int32Array or BigInt64Array (shape implied by the input) or a tensor. */
+export type IndexTarget = Int32Array | BigInt64Array | IndexTensor | DeviceTensor;
+/** Float targets: a bare Float32Array (or Float16Array) whose length matches the input, or a tensor. */
+export type FloatTarget = Float32Array | Float16ArrayType | TensorInput;
 
 export type Reduction = 'none' | 'mean' | 'sum';
 
 /** Where per-element results go: host arrays (default) or device buffers the caller owns. */
 export interface OutputOptions {
   output?: 'host' | 'device';
+  /**
+   * The dtype of per-element results and gradients; default the input's (PyTorch's rule), rounded
+   * to nearest even. Reduced losses are always a float32-accumulated number.
+   */
+  outputDtype?: FloatDtype;
 }
 
 /** Gradients of a loss with respect to its input (PyTorch autograd semantics). */
@@ -61,7 +93,7 @@ export interface GradOptions {
   /** Also compute d(loss)/d(input); the loss then resolves to `{ loss, grad }`. */
   grad?: boolean;
   /** Upstream gradient for reduction 'none', with the loss's shape. Default all ones. */
-  gradOutput?: Float32Array | HostTensor | DeviceTensor;
+  gradOutput?: FloatTarget;
   /** Write the gradient over the input (its data or its buffer), which the result then returns. */
   inPlace?: boolean;
 }
@@ -135,17 +167,28 @@ export interface EntropyOptions extends OutputOptions {
 /** The values option `K` may take in options `O`, with `D` standing for an absent or undefined key. */
 type OptionValue<O, K extends string, D> = O extends unknown ? (K extends keyof O ? Defaulted<O[K], D> : D) : never;
 type Defaulted<V, D> = V extends undefined ? D : V;
-type OutputTensor<Output> = Output extends 'device' ? DeviceTensor : HostTensor;
-type ReducedTo<O, R> = R extends 'none' ? TensorResult<O> : number;
-type WithGrad<O, Grad, Loss> = Grad extends true ? { loss: Loss; grad: TensorResult<O> } : Loss;
+/** The dtype of an input's per-element results: its own (float32 when it names none). */
+type InputDtype<X> = X extends { data: Float16ArrayType } ? 'float16' : X extends { dtype?: infer D } ? HalfOr32<D> : 'float32';
+type HalfOr32<D> = D extends HalfDtype ? D : 'float32';
+/** A host result of dtype `D`: a Float16Array again for a Float16Array input, else raw bits. */
+type HostOf<D, X> = D extends 'float32' ? HostTensor
+  : D extends 'float16' ? (X extends { data: Float16ArrayType } ? Float16Tensor : HalfTensor) : HalfTensor;
+type OutputTensor<Output, D, X> = Output extends 'device' ? DeviceTensor : HostOf<D, X>;
+type ReducedTo<O, R, X> = R extends 'none' ? TensorResult<O, X> : number;
+type WithGrad<O, Grad, Loss, X> = Grad extends true ? { loss: Loss; grad: TensorResult<O, X> } : Loss;
 
-/** A per-element result: a host tensor, or a device tensor with `output: 'device'`. */
-export type TensorResult<O> = OutputTensor<OptionValue<O, 'output', 'host'>>;
+/**
+ * A per-element result: a host tensor, or a device tensor with `output: 'device'`, of the input
+ * `X`'s dtype unless `outputDtype` says otherwise.
+ */
+export type TensorResult<O, X = HostTensor> = O extends unknown
+  ? OutputTensor<OptionValue<O, 'output', 'host'>, OptionValue<O, 'outputDtype', InputDtype<X>>, X>
+  : never;
 /** A reduction's result: a tensor for reduction 'none', else a number; `D` is the method's default reduction. */
-export type ReducedResult<O, D extends string = 'mean'> = O extends unknown ? ReducedTo<O, OptionValue<O, 'reduction', D>> : never;
+export type ReducedResult<O, D extends string = 'mean', X = HostTensor> = O extends unknown ? ReducedTo<O, OptionValue<O, 'reduction', D>, X> : never;
 /** What a loss resolves to: a number, a tensor for reduction 'none', `{ loss, grad }` with `grad: true`. */
-export type LossResult<O, D extends string = 'mean'> = O extends unknown
-  ? WithGrad<O, OptionValue<O, 'grad', false>, ReducedResult<O, D>>
+export type LossResult<O, D extends string = 'mean', X = HostTensor> = O extends unknown
+  ? WithGrad<O, OptionValue<O, 'grad', false>, ReducedResult<O, D, X>, X>
   : never;
 
 export interface CreateLossesOptions {
@@ -189,22 +232,22 @@ export interface Losses {
   readonly device?: WebGpuDevice;
   /** Buffer pool counters (WebGPU backend): idle pooled buffers and bytes, buffers in use. */
   stats?(): { pooledBuffers: number; pooledBytes: number; liveBuffers: number };
-  softmax<O extends SoftmaxOptions = {}>(x: TensorInput, options?: O): Promise<TensorResult<O>>;
-  logSoftmax<O extends SoftmaxOptions = {}>(x: TensorInput, options?: O): Promise<TensorResult<O>>;
+  softmax<O extends SoftmaxOptions = {}, X extends TensorInput = TensorInput>(x: X, options?: O): Promise<TensorResult<O, X>>;
+  logSoftmax<O extends SoftmaxOptions = {}, X extends TensorInput = TensorInput>(x: X, options?: O): Promise<TensorResult<O, X>>;
   /** The vector-Jacobian product of softmax: dx = y·(dy − Σ y·dy) along `dim`, given y = softmax(x). */
-  softmaxBackward<O extends SoftmaxOptions = {}>(y: TensorInput, dy: FloatTarget, options?: O): Promise<TensorResult<O>>;
+  softmaxBackward<O extends SoftmaxOptions = {}, X extends TensorInput = TensorInput>(y: X, dy: FloatTarget, options?: O): Promise<TensorResult<O, X>>;
   /** The vector-Jacobian product of log-softmax: dx = dy − e^y·Σ dy along `dim`, given y = logSoftmax(x). */
-  logSoftmaxBackward<O extends SoftmaxOptions = {}>(y: TensorInput, dy: FloatTarget, options?: O): Promise<TensorResult<O>>;
-  sigmoid<O extends OutputOptions = {}>(x: TensorInput, options?: O): Promise<TensorResult<O>>;
-  crossEntropy<O extends CrossEntropyOptions = {}>(input: TensorInput, target: IndexTarget | FloatTarget, options?: O): Promise<LossResult<O>>;
-  nllLoss<O extends NllLossOptions = {}>(input: TensorInput, target: IndexTarget, options?: O): Promise<LossResult<O>>;
-  binaryCrossEntropy<O extends BceOptions = {}>(input: TensorInput, target: FloatTarget, options?: O): Promise<LossResult<O>>;
-  binaryCrossEntropyWithLogits<O extends BceWithLogitsOptions = {}>(input: TensorInput, target: FloatTarget, options?: O): Promise<LossResult<O>>;
-  klDiv<O extends KlDivOptions = {}>(input: TensorInput, target: FloatTarget, options?: O): Promise<LossResult<O>>;
+  logSoftmaxBackward<O extends SoftmaxOptions = {}, X extends TensorInput = TensorInput>(y: X, dy: FloatTarget, options?: O): Promise<TensorResult<O, X>>;
+  sigmoid<O extends OutputOptions = {}, X extends TensorInput = TensorInput>(x: X, options?: O): Promise<TensorResult<O, X>>;
+  crossEntropy<O extends CrossEntropyOptions = {}, X extends TensorInput = TensorInput>(input: X, target: IndexTarget | FloatTarget, options?: O): Promise<LossResult<O, 'mean', X>>;
+  nllLoss<O extends NllLossOptions = {}, X extends TensorInput = TensorInput>(input: X, target: IndexTarget, options?: O): Promise<LossResult<O, 'mean', X>>;
+  binaryCrossEntropy<O extends BceOptions = {}, X extends TensorInput = TensorInput>(input: X, target: FloatTarget, options?: O): Promise<LossResult<O, 'mean', X>>;
+  binaryCrossEntropyWithLogits<O extends BceWithLogitsOptions = {}, X extends TensorInput = TensorInput>(input: X, target: FloatTarget, options?: O): Promise<LossResult<O, 'mean', X>>;
+  klDiv<O extends KlDivOptions = {}, X extends TensorInput = TensorInput>(input: X, target: FloatTarget, options?: O): Promise<LossResult<O, 'mean', X>>;
   /** torchvision.ops.sigmoid_focal_loss, with 'mean' as the default reduction. */
-  sigmoidFocalLoss<O extends SigmoidFocalLossOptions = {}>(input: TensorInput, target: FloatTarget, options?: O): Promise<LossResult<O>>;
+  sigmoidFocalLoss<O extends SigmoidFocalLossOptions = {}, X extends TensorInput = TensorInput>(input: X, target: FloatTarget, options?: O): Promise<LossResult<O, 'mean', X>>;
   /** Per row by default (reduction 'none'); a number for 'mean' and 'sum'. */
-  entropy<O extends EntropyOptions = {}>(logits: TensorInput, options?: O): Promise<ReducedResult<O, 'none'>>;
+  entropy<O extends EntropyOptions = {}, X extends TensorInput = TensorInput>(logits: X, options?: O): Promise<ReducedResult<O, 'none', X>>;
   /** Frees every GPU resource the library owns (never an app's device). */
   dispose(): void;
 }

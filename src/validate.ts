@@ -3,11 +3,13 @@
  * checked and captured at call time. Every failure is a LossError naming the method, the argument
  * and the value; nothing here reads an argument twice (a getter or a mutation cannot slip past).
  */
+import { FLOAT_DTYPES, Half } from './dtype.js';
+import type { FloatDtype } from './dtype.js';
 import { LossError } from './errors.js';
 import type { F32Data, I32Data } from './jobs.js';
 import { METHODS } from './registry.js';
 import { isDevice, numel } from './shapes.js';
-import type { DeviceTensor } from './types.js';
+import type { DeviceDtype, DeviceTensor } from './types.js';
 
 export function fail(method: string, message: string): never {
   throw new LossError(`${method}: ${message}`);
@@ -24,6 +26,9 @@ function isTyped<T>(v: unknown, name: string): v is T {
 }
 export const isF32 = (v: unknown): v is Float32Array => isTyped<Float32Array>(v, 'Float32Array');
 export const isI32 = (v: unknown): v is Int32Array => isTyped<Int32Array>(v, 'Int32Array');
+export const isI64 = (v: unknown): v is BigInt64Array => isTyped<BigInt64Array>(v, 'BigInt64Array');
+const isU16 = (v: unknown): v is Uint16Array => isTyped<Uint16Array>(v, 'Uint16Array');
+const isF16 = (v: unknown): v is ArrayBufferView & { length: number } => isTyped(v, 'Float16Array');
 
 /** A value as a message shows it: strings quoted, arrays and objects by kind. */
 export function show(v: unknown): string {
@@ -120,44 +125,76 @@ export function checkShape(method: string, arg: string, shape: unknown): number[
   return s as number[];
 }
 
+/** Bytes an element of each device dtype takes. */
+export const DTYPE_BYTES: Record<DeviceDtype, number> = { float32: 4, int32: 4, float16: 2, bfloat16: 2, int64: 8 };
+
 /** A device tensor's buffer, shape and dtype, checked against what the shape needs. */
-function deviceTensor(method: string, arg: string, t: DeviceTensor, dtype: 'float32' | 'int32'): DeviceTensor {
+function deviceTensor(method: string, arg: string, t: DeviceTensor, dtypes: readonly DeviceDtype[]): DeviceTensor {
   const shape = checkShape(method, arg, t.shape);
   const buffer = checkBuffer(method, arg, t.buffer);
   const dt = t.dtype ?? 'float32';
-  if (dt !== dtype) fail(method, `${arg}.dtype = ${show(dt)} must be ${JSON.stringify(dtype)}`);
-  const bytes = numel(shape) * 4;
-  if (buffer.size < bytes) fail(method, `${arg}.buffer holds ${buffer.size} bytes, shape [${shape}] needs ${bytes}`);
+  if (!dtypes.includes(dt)) fail(method, `${arg}.dtype = ${show(dt)} must be ${dtypes.map((d) => JSON.stringify(d)).join(' or ')}`);
+  // Storage bindings are whole 4-byte words: a half tensor of odd length needs its last word.
+  const bytes = Math.ceil((numel(shape) * DTYPE_BYTES[dt]) / 4) * 4;
+  if (buffer.size < bytes) fail(method, `${arg}.buffer holds ${buffer.size} bytes, ${dt} shape [${shape}] needs ${bytes}`);
   return { buffer, shape, dtype: dt };
 }
 
-/** What a host tensor's data was, for messages about the wrong kind of array. */
-function dataHint(data: unknown, want: string): string {
-  return `${want}, got ${show(data)}`;
+/** A Float16Array as half bits (a view of the same memory, never a copy). */
+function fromFloat16(data: ArrayBufferView & { length: number }): Half {
+  return new Half(new Uint16Array(data.buffer, data.byteOffset, data.length), 'float16', data);
 }
 
-/** A float tensor argument (host or device), validated; returns its data and shape. */
+/** Host float data with its (optional) dtype: a Float32Array, or half bits (Uint16Array or Float16Array). */
+function hostFloat(method: string, arg: string, data: unknown, dtype: unknown): Float32Array | Half {
+  const want = `${arg}.data must be a Float32Array, a Uint16Array of half bits with dtype 'float16' or 'bfloat16', or a Float16Array`;
+  if (dtype === undefined) {
+    if (isF32(data)) return data;
+    if (isF16(data)) return fromFloat16(data);
+    if (isU16(data)) fail(method, `${arg}.data is a Uint16Array: say what its bits hold with dtype: 'float16' or 'bfloat16'`);
+    fail(method, `${want}; got ${show(data)}`);
+  }
+  if (typeof dtype !== 'string' || !FLOAT_DTYPES.includes(dtype as FloatDtype)) {
+    fail(method, `${arg}.dtype = ${show(dtype)} must be one of ${FLOAT_DTYPES.map((d) => JSON.stringify(d)).join(', ')}`);
+  }
+  if (dtype === 'float32') {
+    if (!isF32(data)) fail(method, `${arg}.data must be a Float32Array for dtype 'float32', got ${show(data)}`);
+    return data;
+  }
+  if (isU16(data)) return new Half(data, dtype as 'float16' | 'bfloat16');
+  if (dtype === 'float16' && isF16(data)) return fromFloat16(data);
+  fail(method, `${arg}.data must be a Uint16Array of ${dtype} bits${dtype === 'float16' ? ' or a Float16Array' : ''}, got ${show(data)}`);
+}
+
+/** The dtype of float data. */
+export function dtypeOf(d: F32Data): FloatDtype {
+  if (d instanceof Half) return d.dtype;
+  if (isDevice(d)) return (d.dtype ?? 'float32') as FloatDtype;
+  return 'float32';
+}
+
+/** A float tensor argument (host or device, float32 or half), validated; returns its data and shape. */
 export function floatTensor(method: string, arg: string, t: unknown): { data: F32Data; shape: number[] } {
   if (typeof t !== 'object' || t === null || ArrayBuffer.isView(t) || Array.isArray(t)) {
     fail(method, `${arg} must be a tensor { data: Float32Array, shape }, got ${show(t)}`);
   }
   if (isDevice(t)) {
-    const d = deviceTensor(method, arg, t, 'float32');
+    const d = deviceTensor(method, arg, t, FLOAT_DTYPES);
     return { data: d, shape: [...d.shape] };
   }
-  const { data, shape: rawShape } = t as { data?: unknown; shape?: unknown };
-  if (!isF32(data)) fail(method, `${arg}.data must be a Float32Array (${dataHint(data, 'float32 values')})`);
+  const { data: raw, shape: rawShape, dtype } = t as { data?: unknown; shape?: unknown; dtype?: unknown };
+  const data = hostFloat(method, arg, raw, dtype);
   const shape = checkShape(method, arg, rawShape);
   if (data.length !== numel(shape)) fail(method, `${arg}.data has ${data.length} elements but shape [${shape}] needs ${numel(shape)}`);
   return { data, shape };
 }
 
-/** A float target: a bare Float32Array of the input's length or a tensor of the input's shape. */
+/** A float target: a bare Float32Array (or Float16Array) of the input's length or a tensor of the input's shape. */
 export function floatTarget(method: string, target: unknown, shape: readonly number[], arg = 'target'): F32Data {
   const n = numel(shape);
-  if (isF32(target)) {
+  if (isF32(target) || isF16(target)) {
     if (target.length !== n) fail(method, `${arg} has ${target.length} elements, expected ${n} (shape [${shape}])`);
-    return target;
+    return isF32(target) ? target : fromFloat16(target);
   }
   if (target === undefined) fail(method, `${arg} is missing: pass a Float32Array of ${n} elements or a tensor of shape [${shape}]`);
   if (ArrayBuffer.isView(target) || Array.isArray(target)) fail(method, `${arg} must be a Float32Array or a float tensor, got ${show(target)}`);
@@ -166,32 +203,34 @@ export function floatTarget(method: string, target: unknown, shape: readonly num
   return t.data;
 }
 
-const INDEX_HINT = 'class indices must be an Int32Array (bare, or as { data, shape }); class probabilities a Float32Array or float tensor';
+const INDEX_HINT = 'class indices must be an Int32Array or BigInt64Array (bare, or as { data, shape }); class probabilities a Float32Array or float tensor';
 
 /** Is this target meant as class indices? (Integer arrays of the wrong type are, and get a clear error.) */
 export function looksLikeIndices(target: unknown): boolean {
-  if (isI32(target) || Array.isArray(target)) return true;
-  if (ArrayBuffer.isView(target)) return !isF32(target) && !/Float/.test(tag(target));
+  if (isI32(target) || isI64(target) || Array.isArray(target)) return true;
+  if (ArrayBuffer.isView(target)) return !/Float/.test(tag(target));
   if (typeof target !== 'object' || target === null) return false;
-  if (isDevice(target)) return target.dtype === 'int32';
+  if (isDevice(target)) return target.dtype === 'int32' || target.dtype === 'int64';
+  const dtype = (target as { dtype?: unknown }).dtype;
+  if (typeof dtype === 'string' && FLOAT_DTYPES.includes(dtype as FloatDtype)) return false;
   return looksLikeIndices((target as { data?: unknown }).data);
 }
 
-/** Class-index targets: a bare Int32Array (shape implied) or a tensor of shape `shape`. */
-export function indexTarget(method: string, target: unknown, shape: readonly number[]): I32Data {
+/** Class-index targets: a bare Int32Array/BigInt64Array (shape implied) or a tensor of shape `shape`. */
+export function indexTarget(method: string, target: unknown, shape: readonly number[]): I32Data | BigInt64Array {
   const n = numel(shape);
-  if (isI32(target)) {
+  if (isI32(target) || isI64(target)) {
     if (target.length !== n) fail(method, `target has ${target.length} elements, expected ${n} (shape [${shape}])`);
     return target;
   }
   if (typeof target === 'object' && target !== null && !ArrayBuffer.isView(target) && !Array.isArray(target)) {
     if (isDevice(target)) {
-      const d = deviceTensor(method, 'target', target, 'int32');
+      const d = deviceTensor(method, 'target', target, ['int32', 'int64']);
       if (!sameShape(d.shape, shape)) fail(method, `target.shape [${d.shape}] does not match [${shape}]`);
       return d;
     }
     const { data, shape: rawShape } = target as { data?: unknown; shape?: unknown };
-    if (!isI32(data)) fail(method, `target.data: ${INDEX_HINT}; got ${show(data)}`);
+    if (!isI32(data) && !isI64(data)) fail(method, `target.data: ${INDEX_HINT}; got ${show(data)}`);
     const tshape = checkShape(method, 'target', rawShape);
     if (data.length !== numel(tshape)) fail(method, `target.data has ${data.length} elements but shape [${tshape}] needs ${numel(tshape)}`);
     if (!sameShape(tshape, shape)) fail(method, `target.shape [${tshape}] does not match [${shape}]`);
@@ -200,13 +239,19 @@ export function indexTarget(method: string, target: unknown, shape: readonly num
   fail(method, `target: ${INDEX_HINT}; got ${show(target)}`);
 }
 
-/** Host class indices must lie in [0, C) unless they equal ignoreIndex. */
-export function checkIndices(method: string, target: I32Data, C: number, ignoreIndex: number): void {
-  if (isDevice(target)) return; // checked by the kernel, reported after the run
+/**
+ * Host class indices must lie in [0, C) unless they equal ignoreIndex (device ones are checked by
+ * the kernel). int64 indices, so checked, are narrowed to int32 (a copy of the labels, never of the logits).
+ */
+export function checkIndices(method: string, target: I32Data | BigInt64Array, C: number, ignoreIndex: number): I32Data {
+  if (isDevice(target)) return target;
+  const wide = isI64(target) ? new Int32Array(target.length) : undefined;
   for (let i = 0; i < target.length; i++) {
-    const t = target[i];
-    if ((t < 0 || t >= C) && t !== ignoreIndex) fail(method, `target[${i}] = ${t} is out of range [0, ${C})`);
+    const t = Number(target[i]);
+    if ((t < 0 || t >= C) && t !== ignoreIndex) fail(method, `target[${i}] = ${target[i]} is out of range [0, ${C})`);
+    if (wide) wide[i] = t;
   }
+  return wide ?? (target as Int32Array);
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -279,7 +324,7 @@ export function elementWeight(method: string, arg: string, w: unknown, shape: re
   }
   if (typeof w !== 'object' || w === null || ArrayBuffer.isView(w) || Array.isArray(w)) fail(method, `${arg} must be a Float32Array or a host tensor, got ${show(w)}`);
   const t = floatTensor(method, arg, w);
-  if (isDevice(t.data)) fail(method, `${arg} must be a host tensor`);
+  if (!isF32(t.data)) fail(method, `${arg} must be a float32 host tensor`);
   const data = t.data;
   const r = shape.length;
   const bad = () => fail(method, `${arg}.shape [${t.shape}] does not broadcast to input.shape [${shape}]`);

@@ -6,12 +6,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { constName, packParams, PARAM_BYTES, preamble, SLOTS } from '../src/gpu/interface.js';
+import { constName, F32_OPERANDS, packParams, PARAM_BYTES, preamble, SLOTS } from '../src/gpu/interface.js';
 import { ELEMENT_OPS, ROW_OPS } from '../src/registry.js';
 
 const DIR = fileURLToPath(new URL('../shaders/', import.meta.url));
 const SHADERS = Object.fromEntries(readdirSync(DIR).filter((f) => f.endsWith('.wgsl')).map((f) => [f, readFileSync(DIR + f, 'utf8')]));
-const PRE = preamble(false) + preamble(true);
+const PRE = preamble() + preamble({ ...F32_OPERANDS, vec4: true, x: 'float16', y: 'bfloat16', scale: 'float16', outBits: true });
 /** Code without comments. */
 const code = (s: string) => s.replace(/\/\/.*$/gm, '');
 
@@ -42,7 +42,7 @@ describe('the generated interface', () => {
     }
   });
   it('Params packs at the offsets of its WGSL struct (4 bytes a field, in order)', () => {
-    const fields = [...preamble(false).matchAll(/^ {2}(\w+): (u32|i32|f32),/gm)].map((m) => [m[1], m[2]] as const);
+    const fields = [...preamble().matchAll(/^ {2}(\w+): (u32|i32|f32),/gm)].map((m) => [m[1], m[2]] as const);
     expect(PARAM_BYTES).toBe(Math.ceil((fields.length * 4) / 16) * 16);
     fields.forEach(([name, type], i) => {
       const raw = packParams({ [name]: type === 'f32' ? 1.5 : 7 });
@@ -53,7 +53,7 @@ describe('the generated interface', () => {
   it('every slot is declared once with its binding', () => {
     for (const [slot, { binding }] of Object.entries(SLOTS)) {
       const decl = slot === 'params' ? `@binding(${binding}) var<uniform> P` : `@binding(${binding}) var<storage`;
-      expect(preamble(false), slot).toContain(decl);
+      expect(preamble(), slot).toContain(decl);
     }
   });
 });

@@ -8,7 +8,8 @@ import type { AdapterProfile } from '../plan.js';
 import type { CreateLossesOptions } from '../types.js';
 import { acquireDevice } from './device.js';
 import type { DeviceHandle } from './device.js';
-import { runElementGrad, runElementSum, runElementwise, runRowGrad, runRows, runRowSums } from './dispatch.js';
+import { Half } from '../dtype.js';
+import { runElementGrad, runElementSum, runElementwise, runPack, runRowGrad, runRows, runRowSums } from './dispatch.js';
 import type { GpuContext } from './dispatch.js';
 import { Kernels } from './kernels.js';
 import { BufferPool } from './pool.js';
@@ -32,7 +33,7 @@ interface State {
 
 /** Copies of a job's host operands (a call that waits for a new device must not read the caller's arrays later). */
 function captured<J extends RowJob | ElementJob>(job: J, spec: GradSpec): [J, GradSpec] {
-  const copy = <T>(d: T): T => (ArrayBuffer.isView(d) ? (d as unknown as Float32Array).slice() : d) as T;
+  const copy = <T>(d: T): T => (ArrayBuffer.isView(d) || d instanceof Half ? (d as unknown as Float32Array).slice() : d) as T;
   // An in-place gradient goes into the caller's own array, which is therefore not copied.
   const j = Object.fromEntries(Object.entries(job).map(([k, v]) => [k, k === 'x' && spec.inPlace ? v : copy(v)])) as J;
   const sc = spec.scale.kind === 'output' ? { ...spec.scale, gradOutput: copy(spec.scale.gradOutput) } : spec.scale;
@@ -120,6 +121,11 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
     elementSum: (job) => run(job, undefined, (ctx, j) => runElementSum(ctx, j)),
     rowGrad: (job, spec) => run(job, spec, (ctx, j, sp) => runRowGrad(ctx, j, sp)),
     elementGrad: (job, spec) => run(job, spec, (ctx, j, sp) => runElementGrad(ctx, j, sp)),
+    pack(src, n, dtype, into) {
+      // A result lives on the device it was made on: a lost one has taken it along.
+      if (state.lost !== undefined) return Promise.reject(new LossError(`the GPU device was lost before the result was converted to ${dtype} (${state.lost})`));
+      return scoped(state, `${dtype} result`, (ctx) => runPack(ctx, src, n, dtype, into));
+    },
     dispose() {
       if (disposed) return;
       disposed = true;

@@ -4,6 +4,8 @@
  * choice), then reads back only the answer. Everything one call needs is encoded in one pass
  * and submitted once; every buffer it took from the pool goes back when the call ends.
  */
+import { Half } from '../dtype.js';
+import type { FloatDtype, HalfDtype } from '../dtype.js';
 import { LossError } from '../errors.js';
 import type { ElementJob, F32Data, GradResult, GradSpec, I32Data, Out, RowJob } from '../jobs.js';
 import { ELEMENT_OPS, ROW_OPS } from '../registry.js';
@@ -11,13 +13,18 @@ import { isDevice } from '../shapes.js';
 import { planReduce, planRows } from '../plan.js';
 import type { AdapterProfile, ReducePlan, RowPlan } from '../plan.js';
 import type { Constants, Family, Kernels, Variant } from './kernels.js';
-import { GSCALE, PARAM_BYTES, packParams, SLOTS, STORAGE_SLOTS } from './interface.js';
-import type { Params, Slot } from './interface.js';
+import { F32_OPERANDS, GSCALE, PARAM_BYTES, packParams, SLOTS, STORAGE_SLOTS } from './interface.js';
+import type { Operands, Params, Slot } from './interface.js';
 import type { BufferPool } from './pool.js';
 
 // GPUBufferUsage / GPUMapMode values from the spec (the globals may not exist).
 const MAP_READ = 1, COPY_SRC = 4, COPY_DST = 8, UNIFORM = 64, STORAGE = 128;
-const ALIGN = 64; // floats per 256-byte binding offset alignment
+/**
+ * Elements per binding offset step: 256 bytes (minStorageBufferOffsetAlignment) hold 128 halves, 64
+ * floats, 32 int64s, so every operand of a chunk, whatever its dtype, starts the same number of
+ * elements (`delta`) into its binding, and one offset (xOff, tOff) indexes them all.
+ */
+const ALIGN = 128;
 
 export interface GpuContext {
   device: GPUDevice;
@@ -36,11 +43,24 @@ type Bindings = Partial<Record<Slot, Range | GPUBuffer>>;
 /** A range of a buffer, bound from a 256-byte aligned offset; `delta` elements lead to `start`. */
 interface Range { buffer: GPUBuffer; offset: number; size: number; delta: number }
 
-function range(buffer: GPUBuffer, start: number, count: number): Range {
+/** Elements [start, start + count) of `bytes` bytes each, bound in whole 8-byte words where the buffer has them. */
+function range(buffer: GPUBuffer, start: number, count: number, bytes = 4): Range {
   const first = Math.floor(start / ALIGN) * ALIGN;
-  const offset = first * 4;
-  const size = Math.min(buffer.size - offset, Math.max(4, (start - first + count) * 4));
-  return { buffer, offset, size, delta: start - first };
+  const offset = first * bytes;
+  const size = Math.min(buffer.size - offset, Math.max(8, Math.ceil(((start - first + count) * bytes) / 8) * 8));
+  return { buffer, offset, size: Math.floor(size / 4) * 4, delta: start - first };
+}
+
+const dtypeOf = (d: F32Data | undefined): FloatDtype => (d instanceof Half ? d.dtype : d !== undefined && isDevice(d) ? ((d.dtype ?? 'float32') as FloatDtype) : 'float32');
+const bytesOf = (d: F32Data | undefined) => (dtypeOf(d) === 'float32' ? 4 : 2);
+const labelBytes = (t: I32Data | undefined) => (t !== undefined && isDevice(t) && t.dtype === 'int64' ? 8 : 4);
+
+/**
+ * Can half operands be read in vec2<u32> tiles? Only where their buffers hold the last tile's
+ * whole 8 bytes (ours always do; an app's buffer may end at the last 4-byte word).
+ */
+function wholeTiles(n: number, ...ops: (F32Data | undefined)[]): boolean {
+  return ops.every((d) => d === undefined || !isDevice(d) || dtypeOf(d) === 'float32' || d.buffer.size >= Math.ceil((2 * n) / 8) * 8);
 }
 
 /** One call: its buffers, its pass, its readback. */
@@ -75,13 +95,16 @@ class Call {
     return b;
   }
 
-  /** A host array uploaded, or the app's device buffer read in place. */
-  input(data: F32Data | I32Data | Float32Array): GPUBuffer {
+  /** A host array uploaded (half bits as they are), or the app's device buffer read in place. */
+  input(data: F32Data | I32Data): GPUBuffer {
     if (isDevice(data)) return data.buffer;
-    const b = this.buffer(Math.max(data.byteLength, 4));
+    const view = data instanceof Half ? data.bits : data;
+    const b = this.buffer(Math.max(Math.ceil(view.byteLength / 16) * 16, 16));
     // writeBuffer takes ArrayBuffers only: views of shared memory (WASM heaps, workers) are copied first.
-    const src = Object.prototype.toString.call(data.buffer) === '[object ArrayBuffer]' ? data : data.slice();
-    this.ctx.device.queue.writeBuffer(b, 0, src.buffer, src.byteOffset, src.byteLength);
+    const src = Object.prototype.toString.call(view.buffer) === '[object ArrayBuffer]' ? view : view.slice();
+    const whole = Math.floor(src.byteLength / 4) * 4; // writes are whole words: an odd half goes last, padded
+    this.ctx.device.queue.writeBuffer(b, 0, src.buffer, src.byteOffset, whole);
+    if (whole < src.byteLength) this.ctx.device.queue.writeBuffer(b, whole, new Uint16Array([(src as Uint16Array)[src.length - 1], 0]));
     return b;
   }
 
@@ -134,6 +157,12 @@ class Call {
     }));
   }
 
+  /** Ends the pass and submits, reading nothing back (the work is ordered before any later call's). */
+  async submit(): Promise<void> {
+    this.pass.end();
+    this.ctx.device.queue.submit([this.encoder.finish()]);
+  }
+
   /** Returns every buffer to the pool. */
   done(): void {
     for (const b of this.taken) this.ctx.pool.release(b);
@@ -141,13 +170,14 @@ class Call {
   }
 }
 
-/** Subgroup merges when a lane group's invocations fit in the smallest subgroup; vec4 reads where rows allow. */
-function variant(ctx: GpuContext, invocations: number, vec4 = false): Variant {
-  return { subgroups: ctx.subgroups && invocations > 1 && invocations <= ctx.profile.subgroupSize, vec4 };
+/** Subgroup merges when a lane group's invocations fit in the smallest subgroup; operands as given. */
+function variant(ctx: GpuContext, invocations: number, operands: Partial<Operands> = {}): Variant {
+  return { ...F32_OPERANDS, ...operands, subgroups: ctx.subgroups && invocations > 1 && invocations <= ctx.profile.subgroupSize };
 }
 
+/** Floats of one binding (less the alignment lead). */
 function maxFloats(ctx: GpuContext): number {
-  return Math.floor(ctx.profile.maxBindingBytes / 4) - ALIGN;
+  return Math.floor(ctx.profile.maxBindingBytes / 4) - ALIGN * 2;
 }
 
 type RowOutput = 'normalize' | 'losses' | 'records';
@@ -166,7 +196,7 @@ interface RowEncoding {
   status: GPUBuffer;
   /** Encodes `entry` of rows.wgsl for every chunk with extra constants and overrides of bindings. */
   each(entry: string, groupsOf: (rows: number) => number, constants?: Constants,
-    bindings?: (s0: number, n: number) => Bindings, params?: Params): void;
+    bindings?: (s0: number, n: number) => Bindings, params?: Params, scale?: FloatDtype): void;
   lanesPerRow: (rows: number) => number;
   /** The input on the device (uploaded, or the app's buffer). */
   x: GPUBuffer;
@@ -182,7 +212,9 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput,
   const plan = rowPlanOf(job, ctx.profile);
   const spec = ROW_OPS[job.op];
   const K = output === 'records' ? spec.records(job) : 1;
-  const slices = Math.floor(maxFloats(ctx) / (C * inner));
+  // A slice's widest binding, in 4-byte words: its elements (outputs), its records, its int64 labels.
+  const lb = labelBytes(job.target);
+  const slices = Math.floor(maxFloats(ctx) / (inner * Math.max(C, K, lb / 4)));
   if (slices < 1) throw new LossError(`${job.method}: one slice of ${C * inner} elements exceeds the device's largest binding`);
   const floats = output === 'normalize' ? rows * C : rows * K;
   const out = job.device && output !== 'records' ? call.owned(floats) : call.output(floats);
@@ -196,25 +228,28 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput,
   const partial = plan.splits > 1 || keepStats ? call.output(rows * plan.splits * 4) : undefined;
   const invocations = plan.lanes / plan.unroll; // per lane group
   // vec4 tiles need contiguous rows with starts and segments on multiples of 4.
-  const v = variant(ctx, invocations, inner === 1 && C % 4 === 0 && plan.segment % 4 === 0);
+  const v = variant(ctx, invocations, {
+    vec4: inner === 1 && C % 4 === 0 && plan.segment % 4 === 0 && wholeTiles(rows * C, job.x, job.prob),
+    x: dtypeOf(job.x), y: dtypeOf(job.prob),
+  });
   const base: Constants = {
     WG: plan.workgroupSize, LANES: invocations, UNROLL: plan.unroll, MODE: spec.mode(job), OP: spec.code, PER_ELEMENT: spec.perElement,
-    RECORDS: output === 'records', HAS_WEIGHT: weight !== undefined, KEEP_STATS: keepStats,
+    RECORDS: output === 'records', HAS_WEIGHT: weight !== undefined, KEEP_STATS: keepStats, LABELS64: lb === 8,
   };
   const eps = job.op === 'ce' || job.op === 'ceProb' ? job.eps : 0;
   const lanesPerRow = (nRows: number) => Math.ceil((nRows * plan.splits * invocations) / plan.workgroupSize);
-  const each: RowEncoding['each'] = (entry, groupsOf, constants = {}, extra, params = {}) => {
+  const each: RowEncoding['each'] = (entry, groupsOf, constants = {}, extra, params = {}, scale = 'float32') => {
     for (let s0 = 0; s0 < outer; s0 += chunkSlices) {
       const n = Math.min(chunkSlices, outer - s0);
       const r0 = s0 * inner, nRows = n * inner;
-      const xr = range(x, s0 * C * inner, n * C * inner);
+      const xr = range(x, s0 * C * inner, n * C * inner, bytesOf(job.x));
       const or = output === 'normalize' || entry === 'gradRows' ? range(out, s0 * C * inner, n * C * inner) : range(out, r0 * K, nRows * K);
       const pr = partial && range(partial, r0 * plan.splits * 4, nRows * plan.splits * 4);
       const bindings: Bindings = {
-        x: xr, labels: labels && range(labels, r0, nRows), y: prob && range(prob, s0 * C * inner, n * C * inner),
+        x: xr, labels: labels && range(labels, r0, nRows, lb), y: prob && range(prob, s0 * C * inner, n * C * inner, bytesOf(job.prob)),
         weight, out: or, partial: pr, status, ...extra?.(s0, n),
       };
-      call.dispatch('rows', entry, v, { ...base, ...constants }, groupsOf(nRows), {
+      call.dispatch('rows', entry, { ...v, scale }, { ...base, ...constants }, groupsOf(nRows), {
         rows: nRows, C, inner, segment: plan.segment, splits: plan.splits,
         xOff: xr.delta, tOff: r0 % ALIGN, oOff: or.delta, pOff: (pr?.delta ?? 0) / 4, ignoreIndex: job.ignoreIndex,
         keep: Math.fround(1 - eps), add: Math.fround(eps / C), eps,
@@ -239,10 +274,10 @@ type Binder = (start: number, count: number) => { params: Params; bindings: Bind
  * Returns the buffer whose first K floats hold the sums.
  */
 function encodeReduce(call: Call, ctx: GpuContext, family: 'reduceRecords' | 'reduceElements', n: number, K: number,
-  plan: ReducePlan, bind: Binder, sourceConstants: Constants = {}, tiled = false): GPUBuffer {
+  plan: ReducePlan, bind: Binder, sourceConstants: Constants = {}, tiled = false, sourceOperands: Partial<Operands> = {}): GPUBuffer {
   const { groups: G, blockLen } = plan;
   const invocations = plan.lanes / (tiled ? 4 : 1);
-  const v = variant(ctx, invocations, tiled && n % 4 === 0);
+  const v = variant(ctx, invocations, { ...sourceOperands, vec4: tiled && n % 4 === 0 && (sourceOperands.vec4 ?? true) });
   const constants: Constants = { WG: invocations, LANES: invocations, K, TILED: tiled };
   const sums = call.output(G * K);
   const perChunk = Math.max(1, Math.floor(maxFloats(ctx) / (blockLen * K)));
@@ -316,10 +351,12 @@ export async function runRowSums(ctx: GpuContext, job: RowJob): Promise<number[]
 /** The GSCALE specialisation, its params, and what binding 8 holds, for a gradient pass. */
 function gradScaleBinding(call: Call, spec: GradSpec, sums: GPUBuffer | undefined) {
   const sc = spec.scale;
-  if (sc.kind === 'const') return { GSCALE: GSCALE.const, params: { gscale: sc.value }, bind: () => undefined };
-  if (sc.kind === 'sum') return { GSCALE: GSCALE.sum, params: { scaleIdx: sc.index, zScaleIdx: sc.zIndex ?? sc.index }, bind: () => sums };
+  const f32: FloatDtype = 'float32';
+  if (sc.kind === 'const') return { GSCALE: GSCALE.const, params: { gscale: sc.value }, scale: f32, bind: () => undefined };
+  if (sc.kind === 'sum') return { GSCALE: GSCALE.sum, params: { scaleIdx: sc.index, zScaleIdx: sc.zIndex ?? sc.index }, scale: f32, bind: () => sums };
   const go = call.input(sc.gradOutput);
-  return { GSCALE: GSCALE.output, params: {}, bind: (start: number, count: number) => range(go, start, count) };
+  const bytes = bytesOf(sc.gradOutput);
+  return { GSCALE: GSCALE.output, params: {}, scale: dtypeOf(sc.gradOutput), bind: (start: number, count: number) => range(go, start, count, bytes) };
 }
 
 /** The gradient as the caller wants it: the device buffer, the host input overwritten (inPlace), or a new array. */
@@ -342,7 +379,7 @@ export async function runRowGrad(ctx: GpuContext, job: RowJob, spec: GradSpec): 
     const sc = gradScaleBinding(call, spec, sums);
     enc.each('gradRows', enc.lanesPerRow, { GSCALE: sc.GSCALE, IN_PLACE: spec.inPlace }, (s0, n) => ({
       out: range(grad, s0 * C * inner, n * C * inner), scale: sc.bind(s0 * inner, n * inner), ...(spec.inPlace ? { x: undefined } : {}),
-    }), sc.params);
+    }), sc.params, sc.scale);
     const K = ROW_OPS[job.op].records(job);
     const outs = [
       none ? { buffer: enc.out, floats: rows, device: job.device } : { buffer: sums!, floats: K },
@@ -376,27 +413,27 @@ function elementBinder(call: Call, ctx: GpuContext, job: ElementJob): { bind: Bi
     alpha: job.alpha ?? 0, gamma: job.gamma ?? 0,
   };
   const bind: Binder = (start, count) => {
-    const xr = range(x, start, count);
-    return { params: { ...base, xOff: xr.delta, itemBase: start }, bindings: { x: xr, y: t && range(t, start, count), weight: w, status } };
+    const xr = range(x, start, count, bytesOf(job.x));
+    return { params: { ...base, xOff: xr.delta, itemBase: start }, bindings: { x: xr, y: t && range(t, start, count, bytesOf(job.t)), weight: w, status } };
   };
   return { bind, status, x };
 }
 
 /** vec4 operands when whole tiles of 4 fill the element count (bindings then hold whole vec4s). */
-function elementVariant(ctx: GpuContext, job: ElementJob): Variant {
-  return variant(ctx, 1, job.n % 4 === 0);
+function elementOperands(job: ElementJob): Partial<Operands> {
+  return { vec4: job.n % 4 === 0 && wholeTiles(job.n, job.x, job.t), x: dtypeOf(job.x), y: dtypeOf(job.t) };
 }
 
 /** Encodes an element-wise entry of elementwise.wgsl (a tile of 4 per invocation) into `out`, chunk by chunk. */
 function encodeMap(call: Call, ctx: GpuContext, job: ElementJob, bind: Binder, entry: string, out: GPUBuffer,
-  constants: Constants = {}, extra: (start: number, count: number) => Bindings = () => ({}), params: Params = {}): void {
+  constants: Constants = {}, extra: (start: number, count: number) => Bindings = () => ({}), params: Params = {}, scale: FloatDtype = 'float32'): void {
   const chunk = Math.floor(maxFloats(ctx) / 4) * 4;
   const WG = 64;
   for (let s = 0; s < job.n; s += chunk) {
     const n = Math.min(chunk, job.n - s);
     const b = bind(s, n);
     const or = range(out, s, n);
-    call.dispatch('elementwise', entry, elementVariant(ctx, job), { WG, OP: ELEMENT_OPS[job.op].code, ...constants }, Math.ceil(n / 4 / WG),
+    call.dispatch('elementwise', entry, variant(ctx, 1, { ...elementOperands(job), scale }), { WG, OP: ELEMENT_OPS[job.op].code, ...constants }, Math.ceil(n / 4 / WG),
       { ...b.params, ...params, rows: n, oOff: or.delta }, { ...b.bindings, out: or, ...extra(s, n) });
   }
 }
@@ -418,7 +455,7 @@ export async function runElementwise(ctx: GpuContext, job: ElementJob): Promise<
 
 /** The batch sum of an element-wise loss, read in tiles of 4 lanes (see planReduce). */
 function encodeElementSum(call: Call, ctx: GpuContext, job: ElementJob, bind: Binder): GPUBuffer {
-  return encodeReduce(call, ctx, 'reduceElements', job.n, 1, planReduce(job.n, 4, ctx.profile, 4), bind, { OP: ELEMENT_OPS[job.op].code }, true);
+  return encodeReduce(call, ctx, 'reduceElements', job.n, 1, planReduce(job.n, 4, ctx.profile, 4), bind, { OP: ELEMENT_OPS[job.op].code }, true, elementOperands(job));
 }
 
 export async function runElementSum(ctx: GpuContext, job: ElementJob): Promise<number> {
@@ -444,9 +481,34 @@ export async function runElementGrad(ctx: GpuContext, job: ElementJob, spec: Gra
     const grad = spec.inPlace ? x : job.device ? call.owned(job.n) : call.output(job.n);
     const sc = gradScaleBinding(call, spec, undefined);
     encodeMap(call, ctx, job, bind, 'gradMap', grad, { GSCALE: sc.GSCALE, IN_PLACE: spec.inPlace },
-      (s, n) => ({ scale: sc.bind(s, n), ...(spec.inPlace ? { x: undefined } : {}) }), sc.params);
+      (s, n) => ({ scale: sc.bind(s, n), ...(spec.inPlace ? { x: undefined } : {}) }), sc.params, sc.scale);
     const outs = [{ buffer: losses, floats: none ? job.n : 1, device: none && job.device }, { buffer: grad, floats: job.n, device: job.device }];
     const [l, g] = await collect(call, outs, checkedStatus(job, status), OUTSIDE(job));
     return none ? { losses: l, grad: gradOut(job, spec, g) } : { sums: [(l as Float32Array)[0]], grad: gradOut(job, spec, g) };
+  });
+}
+
+/**
+ * Half-precision device results: the n float32 values of `src` (a device result, or a host one
+ * uploaded) rounded to `dtype` bits in a new buffer the caller owns, or over `into` (an in-place
+ * gradient); a device `src` is destroyed once the work is submitted.
+ */
+export async function runPack(ctx: GpuContext, src: GPUBuffer | Float32Array, n: number, dtype: HalfDtype, into?: GPUBuffer): Promise<GPUBuffer> {
+  const call = new Call(ctx);
+  return finish(call, async () => {
+    const from = src instanceof Float32Array ? call.input(src) : src;
+    const words = Math.ceil(n / 2);
+    const dst = into ?? call.owned(words);
+    const chunk = Math.floor(maxFloats(ctx) / 4) * 4; // even: every chunk starts on a word
+    const WG = 64;
+    for (let s = 0; s < n; s += chunk) {
+      const count = Math.min(chunk, n - s);
+      const yr = range(from, s, count), or = range(dst, s / 2, Math.ceil(count / 2));
+      call.dispatch('pack', 'pack', variant(ctx, 1, { outBits: true }), { WG, BF16: dtype === 'bfloat16' }, Math.ceil(count / 2 / WG),
+        { count, xOff: yr.delta, oOff: or.delta }, { y: yr, out: or });
+    }
+    await call.submit();
+    if (!(src instanceof Float32Array)) src.destroy();
+    return dst;
   });
 }

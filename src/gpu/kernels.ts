@@ -5,31 +5,41 @@
  */
 import commonWgsl from '../../shaders/common.wgsl?raw';
 import elementwiseWgsl from '../../shaders/elementwise.wgsl?raw';
+import halfWgsl from '../../shaders/half.wgsl?raw';
 import lanesSharedWgsl from '../../shaders/lanes-shared.wgsl?raw';
 import lanesSubgroupWgsl from '../../shaders/lanes-subgroup.wgsl?raw';
+import f32Wgsl from '../../shaders/operand-f32.wgsl?raw';
+import f32x4Wgsl from '../../shaders/operand-f32x4.wgsl?raw';
+import halfOperandWgsl from '../../shaders/operand-half.wgsl?raw';
+import halfx4Wgsl from '../../shaders/operand-halfx4.wgsl?raw';
+import packWgsl from '../../shaders/pack.wgsl?raw';
 import recordsWgsl from '../../shaders/records.wgsl?raw';
 import reduceWgsl from '../../shaders/reduce.wgsl?raw';
 import rowsWgsl from '../../shaders/rows.wgsl?raw';
-import operandsScalarWgsl from '../../shaders/operands-scalar.wgsl?raw';
-import operandsVec4Wgsl from '../../shaders/operands-vec4.wgsl?raw';
-import { layoutEntries, preamble } from './interface.js';
+import { layoutEntries, operandAccessors, preamble } from './interface.js';
+import type { Operands } from './interface.js';
 
-
-export type Family = 'rows' | 'reduceRecords' | 'reduceElements' | 'elementwise';
+export type Family = 'rows' | 'reduceRecords' | 'reduceElements' | 'elementwise' | 'pack';
 
 const SOURCES: Record<Family, string[]> = {
   rows: [rowsWgsl],
   reduceRecords: [recordsWgsl, reduceWgsl],
   reduceElements: [elementwiseWgsl, reduceWgsl],
   elementwise: [elementwiseWgsl],
+  pack: [packWgsl],
 };
+
+const TEMPLATES = { f32: f32Wgsl, f32x4: f32x4Wgsl, half: halfOperandWgsl, halfx4: halfx4Wgsl };
 
 export type Constants = Record<string, number | boolean>;
 
-/** Module variants: subgroup lanes (lanes-subgroup.wgsl) and vec4 operands (operands-vec4.wgsl). */
-export interface Variant {
+/** Module variants: subgroup lanes (lanes-subgroup.wgsl) and the operands' dtypes and tiles. */
+export interface Variant extends Operands {
   subgroups: boolean;
-  vec4: boolean;
+}
+
+function variantKey(v: Variant): string {
+  return [v.subgroups, v.vec4, v.x, v.y, v.scale, v.outBits].join(':');
 }
 
 export class Kernels {
@@ -44,15 +54,16 @@ export class Kernels {
   }
 
   private module(family: Family, v: Variant): GPUShaderModule {
-    const key = `${family}:${v.subgroups}:${v.vec4}`;
+    const key = `${family}:${variantKey(v)}`;
     let m = this.modules.get(key);
     if (!m) {
       const code = [
         v.subgroups ? 'enable subgroups;\n' : '',
-        preamble(v.vec4),
+        preamble(v),
         commonWgsl,
+        halfWgsl,
         v.subgroups ? lanesSubgroupWgsl : lanesSharedWgsl,
-        v.vec4 ? operandsVec4Wgsl : operandsScalarWgsl,
+        operandAccessors(v, TEMPLATES),
         ...SOURCES[family],
       ].join('\n');
       m = this.device.createShaderModule({ code, label: key });
@@ -63,7 +74,7 @@ export class Kernels {
 
   /** The pipeline of `entryPoint` in `family`, specialised by `constants` (cached). */
   pipeline(family: Family, entryPoint: string, v: Variant, constants: Constants): GPUComputePipeline {
-    const key = `${family}:${entryPoint}:${v.subgroups}:${v.vec4}:${JSON.stringify(constants)}`;
+    const key = `${family}:${entryPoint}:${variantKey(v)}:${JSON.stringify(constants)}`;
     let p = this.pipelines.get(key);
     if (!p) {
       const values: Record<string, number> = {};

@@ -9,8 +9,11 @@
  */
 import { LossError } from '../errors.js';
 import type { Backend, ElementJob, F32Data, GradResult, GradSpec, I32Data, Out, RowJob } from '../jobs.js';
+import { Half } from '../dtype.js';
 import { ROW_OPS } from '../registry.js';
 import { isDevice } from '../shapes.js';
+import { elementWindows, rowWindows } from '../windows.js';
+import type { Cut } from '../windows.js';
 
 const f32 = Math.fround;
 
@@ -18,6 +21,9 @@ const f32 = Math.fround;
 function snap<T extends F32Data | I32Data | undefined>(d: T): T {
   return (d === undefined || isDevice(d) ? d : d.slice()) as T;
 }
+
+/** Views of the copies. */
+const view: Cut = (d, a, b) => (d as Float32Array | Half).subarray(a, b);
 
 function hostArray(job: RowJob | ElementJob, out: Out[]): Float32Array[] {
   if (out.some((o) => !(o instanceof Float32Array))) throw new LossError(`${job.method}: internal error: a streamed chunk returned a device buffer`);
@@ -38,15 +44,6 @@ function concat(parts: Float32Array[], total: number, into: Float32Array<ArrayBu
   return into;
 }
 
-/** posWeight of a chunk: `w[(start + j) % w.length]` for j < count, as an array indexed `j % length`. */
-function rotate(w: Float32Array<ArrayBufferLike> | undefined, start: number, count: number): Float32Array | undefined {
-  if (w === undefined || w.length === 1) return w;
-  const len = Math.min(w.length, count);
-  const r = new Float32Array(len);
-  for (let j = 0; j < len; j++) r[j] = w[(start + j) % w.length];
-  return r;
-}
-
 export function streamed(single: Backend, unitFloats: () => number): Backend {
   /** Which host operands decide the split: any over the unit while the input is a device tensor cannot be cut. */
   function oversized(job: RowJob | ElementJob, extra?: F32Data): boolean {
@@ -62,45 +59,17 @@ export function streamed(single: Backend, unitFloats: () => number): Backend {
   }
 
   /** Row sub-jobs of whole outer slices, over copies of the operands. */
-  function rowChunks(job: RowJob, gradOutput?: F32Data): { job: RowJob; r0: number; gradOutput?: Float32Array }[] {
-    const { outer, C, inner } = job.layout;
+  function rowChunks(job: RowJob, gradOutput?: F32Data) {
+    const { C, inner } = job.layout;
     const per = Math.floor(unitFloats() / (C * inner));
     if (per < 1) throw new LossError(`${job.method}: one slice of ${C * inner} elements along the class dim exceeds this device's largest buffer`);
-    const x = snap(job.x) as Float32Array, target = snap(job.target) as Int32Array | undefined;
-    const prob = snap(job.prob) as Float32Array | undefined, weight = job.weight?.slice(), go = snap(gradOutput) as Float32Array | undefined;
-    const chunks = [];
-    for (let s0 = 0; s0 < outer; s0 += per) {
-      const n = Math.min(per, outer - s0);
-      const e0 = s0 * C * inner, e1 = (s0 + n) * C * inner, r0 = s0 * inner, r1 = (s0 + n) * inner;
-      chunks.push({
-        r0,
-        gradOutput: go?.subarray(r0, r1),
-        job: {
-          ...job, x: x.subarray(e0, e1), target: target?.subarray(r0, r1), prob: prob?.subarray(e0, e1), weight,
-          layout: { outer: n, C, inner, rows: n * inner },
-        },
-      });
-    }
-    return chunks;
+    const copy = { ...job, x: snap(job.x), target: snap(job.target), prob: snap(job.prob), weight: job.weight?.slice() };
+    return [...rowWindows(copy, per, view, snap(gradOutput))];
   }
 
-  function elementChunks(job: ElementJob, gradOutput?: F32Data): { job: ElementJob; gradOutput?: Float32Array }[] {
-    const per = Math.floor(unitFloats() / 4) * 4;
-    const x = snap(job.x) as Float32Array, t = snap(job.t) as Float32Array | undefined, go = snap(gradOutput) as Float32Array | undefined;
-    const weight = job.weight?.slice(), posWeight = job.posWeight?.slice();
-    const div = job.weightDiv ?? 1, shift = job.weightShift ?? 0;
-    const chunks = [];
-    for (let s = 0; s < job.n; s += per) {
-      const n = Math.min(per, job.n - s);
-      chunks.push({
-        gradOutput: go?.subarray(s, s + n),
-        job: {
-          ...job, x: x.subarray(s, s + n), t: t?.subarray(s, s + n), n, weight, posWeight: rotate(posWeight, s, n),
-          weightShift: weight && (shift + s) % (div * weight.length),
-        },
-      });
-    }
-    return chunks;
+  function elementChunks(job: ElementJob, gradOutput?: F32Data) {
+    const copy = { ...job, x: snap(job.x), t: snap(job.t), weight: job.weight?.slice(), posWeight: job.posWeight?.slice() };
+    return [...elementWindows(copy, Math.floor(unitFloats() / 4) * 4, view, snap(gradOutput))];
   }
 
   async function each<C, R>(chunks: C[], run: (c: C) => Promise<R>): Promise<R[]> {
@@ -175,6 +144,7 @@ export function streamed(single: Backend, unitFloats: () => number): Backend {
       const go = spec.scale.kind === 'output' ? spec.scale.gradOutput : undefined;
       return oversized(job, go) ? elementGrad(job, spec) : single.elementGrad(job, spec);
     },
+    pack: single.pack && ((src, n, dtype, into) => single.pack!(src, n, dtype, into)),
     dispose: () => single.dispose(),
   };
 }

@@ -165,7 +165,7 @@ export function toDevice(device: GPUDevice, m: Materialized, owned: GPUBuffer[])
   if (t instanceof Int32Array) out.target = { buffer: upload(device, t, owned), shape: shapeOfIndex(m, t.length), dtype: 'int32' } as DeviceTensor;
   else if (t instanceof Float32Array) out.target = { buffer: upload(device, t, owned), shape: x.shape, dtype: 'float32' } as DeviceTensor;
   else if (t && 'data' in t) {
-    out.target = { buffer: upload(device, t.data, owned), shape: [...t.shape], dtype: t.data instanceof Int32Array ? 'int32' : 'float32' } as DeviceTensor;
+    out.target = { buffer: upload(device, t.data as Float32Array | Int32Array, owned), shape: [...t.shape], dtype: t.data instanceof Int32Array ? 'int32' : 'float32' } as DeviceTensor;
   }
   return out;
 }

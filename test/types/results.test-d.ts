@@ -6,7 +6,7 @@ import { expectTypeOf } from 'vitest';
 import { createLosses } from '../../src/index.js';
 import type {
   BceOptions, BceWithLogitsOptions, CreateLossesOptions, CrossEntropyOptions, DeviceTensor, EntropyOptions,
-  HostTensor, KlDivOptions, Losses, NllLossOptions, Reduction, SoftmaxOptions,
+  HalfTensor, HostTensor, KlDivOptions, Losses, NllLossOptions, Reduction, SoftmaxOptions,
 } from '../../src/index.js';
 
 declare const losses: Losses;
@@ -18,6 +18,8 @@ declare const reduction: Reduction;
 declare const output: 'host' | 'device';
 
 type Tensor = HostTensor | DeviceTensor;
+/** Options typed by their interface may name any outputDtype: half results too. */
+type Wide = Tensor | HalfTensor;
 type Grad<L, G = HostTensor> = { loss: L; grad: G };
 
 // createLosses and the Losses object.
@@ -42,12 +44,12 @@ expectTypeOf(losses.sigmoid(x, { output: 'device' })).resolves.toEqualTypeOf<Dev
 expectTypeOf(losses.sigmoid(x, { output })).resolves.toEqualTypeOf<Tensor>();
 declare const softmaxOptions: SoftmaxOptions;
 expectTypeOf(losses.softmax(x, { dim: 1 })).resolves.toEqualTypeOf<HostTensor>();
-expectTypeOf(losses.softmax(x, softmaxOptions)).resolves.toEqualTypeOf<Tensor>();
-expectTypeOf(losses.logSoftmax(x, softmaxOptions)).resolves.toEqualTypeOf<Tensor>();
+expectTypeOf(losses.softmax(x, softmaxOptions)).resolves.toEqualTypeOf<Wide>();
+expectTypeOf(losses.logSoftmax(x, softmaxOptions)).resolves.toEqualTypeOf<Wide>();
 expectTypeOf(losses.softmaxBackward(x, probs)).resolves.toEqualTypeOf<HostTensor>();
 expectTypeOf(losses.softmaxBackward(x, probs, { output: 'device' })).resolves.toEqualTypeOf<DeviceTensor>();
 expectTypeOf(losses.logSoftmaxBackward(x, probs, { dim: 0 })).resolves.toEqualTypeOf<HostTensor>();
-expectTypeOf(losses.logSoftmaxBackward(x, probs, softmaxOptions)).resolves.toEqualTypeOf<Tensor>();
+expectTypeOf(losses.logSoftmaxBackward(x, probs, softmaxOptions)).resolves.toEqualTypeOf<Wide>();
 
 // crossEntropy: every combination of grad, reduction and output, literal and not.
 expectTypeOf(losses.crossEntropy(x, labels)).resolves.toEqualTypeOf<number>();
@@ -67,7 +69,7 @@ expectTypeOf(losses.crossEntropy(x, labels, { reduction, output })).resolves.toE
 expectTypeOf(losses.crossEntropy(x, labels, { grad: true, output })).resolves.toEqualTypeOf<Grad<number, Tensor>>();
 // Options in a variable typed by the interface: its value could be any of them.
 const ceOptions: CrossEntropyOptions = { grad: true };
-expectTypeOf(losses.crossEntropy(x, labels, ceOptions)).resolves.toEqualTypeOf<number | Tensor | Grad<number | Tensor, Tensor>>();
+expectTypeOf(losses.crossEntropy(x, labels, ceOptions)).resolves.toEqualTypeOf<number | Wide | Grad<number | Wide, Wide>>();
 // Options in a variable whose type TypeScript infers: a literal `true` widens to boolean.
 const inferred = { grad: true };
 expectTypeOf(losses.crossEntropy(x, labels, inferred)).resolves.toEqualTypeOf<number | Grad<number>>();
@@ -95,7 +97,7 @@ declare const nllOptions: NllLossOptions;
 expectTypeOf(losses.nllLoss(x, labels)).resolves.toEqualTypeOf<number>();
 expectTypeOf(losses.nllLoss(x, labels, { reduction: 'none' })).resolves.toEqualTypeOf<HostTensor>();
 expectTypeOf(losses.nllLoss(x, labels, { grad: true, ignoreIndex: 0 })).resolves.toEqualTypeOf<Grad<number>>();
-expectTypeOf(losses.nllLoss(x, labels, nllOptions)).resolves.toEqualTypeOf<number | Tensor | Grad<number | Tensor, Tensor>>();
+expectTypeOf(losses.nllLoss(x, labels, nllOptions)).resolves.toEqualTypeOf<number | Wide | Grad<number | Wide, Wide>>();
 
 // binaryCrossEntropy and binaryCrossEntropyWithLogits.
 declare const bceOptions: BceOptions;
@@ -103,13 +105,13 @@ declare const bceLogitsOptions: BceWithLogitsOptions;
 expectTypeOf(losses.binaryCrossEntropy(x, probs)).resolves.toEqualTypeOf<number>();
 expectTypeOf(losses.binaryCrossEntropy(x, probs, { reduction: 'none', output: 'device' })).resolves.toEqualTypeOf<DeviceTensor>();
 expectTypeOf(losses.binaryCrossEntropy(x, probs, { grad: true, reduction: 'sum' })).resolves.toEqualTypeOf<Grad<number>>();
-expectTypeOf(losses.binaryCrossEntropy(x, probs, bceOptions)).resolves.toEqualTypeOf<number | Tensor | Grad<number | Tensor, Tensor>>();
+expectTypeOf(losses.binaryCrossEntropy(x, probs, bceOptions)).resolves.toEqualTypeOf<number | Wide | Grad<number | Wide, Wide>>();
 expectTypeOf(losses.binaryCrossEntropyWithLogits(x, probs)).resolves.toEqualTypeOf<number>();
 expectTypeOf(losses.binaryCrossEntropyWithLogits(x, probs, { posWeight: probs, reduction: 'none' })).resolves.toEqualTypeOf<HostTensor>();
 expectTypeOf(losses.binaryCrossEntropyWithLogits(x, probs, { grad: flag, reduction: 'none' }))
   .resolves.toEqualTypeOf<HostTensor | Grad<HostTensor>>();
 expectTypeOf(losses.binaryCrossEntropyWithLogits(x, probs, bceLogitsOptions))
-  .resolves.toEqualTypeOf<number | Tensor | Grad<number | Tensor, Tensor>>();
+  .resolves.toEqualTypeOf<number | Wide | Grad<number | Wide, Wide>>();
 
 // klDiv, with its extra 'batchmean'.
 declare const klOptions: KlDivOptions;
@@ -117,7 +119,7 @@ expectTypeOf(losses.klDiv(x, probs)).resolves.toEqualTypeOf<number>();
 expectTypeOf(losses.klDiv(x, probs, { reduction: 'batchmean', logTarget: true })).resolves.toEqualTypeOf<number>();
 expectTypeOf(losses.klDiv(x, probs, { reduction: 'none' })).resolves.toEqualTypeOf<HostTensor>();
 expectTypeOf(losses.klDiv(x, probs, { grad: true, reduction: 'batchmean' })).resolves.toEqualTypeOf<Grad<number>>();
-expectTypeOf(losses.klDiv(x, probs, klOptions)).resolves.toEqualTypeOf<number | Tensor | Grad<number | Tensor, Tensor>>();
+expectTypeOf(losses.klDiv(x, probs, klOptions)).resolves.toEqualTypeOf<number | Wide | Grad<number | Wide, Wide>>();
 
 // entropy: per row by default, no gradient.
 declare const entropyOptions: EntropyOptions;
@@ -125,4 +127,4 @@ expectTypeOf(losses.entropy(x)).resolves.toEqualTypeOf<HostTensor>();
 expectTypeOf(losses.entropy(x, { dim: 0, output: 'device' })).resolves.toEqualTypeOf<DeviceTensor>();
 expectTypeOf(losses.entropy(x, { reduction: 'mean' })).resolves.toEqualTypeOf<number>();
 expectTypeOf(losses.entropy(x, { reduction })).resolves.toEqualTypeOf<number | HostTensor>();
-expectTypeOf(losses.entropy(x, entropyOptions)).resolves.toEqualTypeOf<number | Tensor>();
+expectTypeOf(losses.entropy(x, entropyOptions)).resolves.toEqualTypeOf<number | Wide>();
