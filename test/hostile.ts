@@ -169,7 +169,7 @@ export function hostileSuite(make: () => Promise<Losses>, opts: { gpu: boolean }
   describe('arguments that are not what they claim', () => {
     it('class indices of the wrong type say what is expected', async () => {
       const L = await make();
-      for (const bad of [new BigInt64Array(4), new Uint8Array(4), new Uint32Array(4), [0, 1, 4, 2]]) {
+      for (const bad of [new Uint8Array(4), new Uint32Array(4), [0, 1, 4, 2]]) {
         await lossError(L.crossEntropy(x45(), bad as never), /Int32Array/, /got a|got an/);
         await lossError(L.nllLoss(x45(), bad as never), /Int32Array/);
       }
