@@ -128,3 +128,24 @@ expectTypeOf(losses.entropy(x, { dim: 0, output: 'device' })).resolves.toEqualTy
 expectTypeOf(losses.entropy(x, { reduction: 'mean' })).resolves.toEqualTypeOf<number>();
 expectTypeOf(losses.entropy(x, { reduction })).resolves.toEqualTypeOf<number | HostTensor>();
 expectTypeOf(losses.entropy(x, entropyOptions)).resolves.toEqualTypeOf<number | Wide>();
+
+// Half precision: results follow the input's dtype unless outputDtype says otherwise.
+declare const h16: HalfTensor & { dtype: 'float16' };
+declare const hb16: { data: Uint16Array; shape: number[]; dtype: 'bfloat16' };
+declare const dh: { buffer: GPUBuffer; shape: number[]; dtype: 'float16' };
+declare const i64: BigInt64Array;
+expectTypeOf(losses.softmax(h16)).resolves.toEqualTypeOf<HalfTensor>();
+expectTypeOf(losses.softmax(h16, { outputDtype: 'float32' })).resolves.toEqualTypeOf<HostTensor>();
+expectTypeOf(losses.softmax(x, { outputDtype: 'bfloat16' })).resolves.toEqualTypeOf<HalfTensor>();
+expectTypeOf(losses.softmax(dh)).resolves.toEqualTypeOf<HalfTensor>();
+expectTypeOf(losses.softmax(dh, { output: 'device' })).resolves.toEqualTypeOf<DeviceTensor>();
+expectTypeOf(losses.crossEntropy(hb16, i64)).resolves.toEqualTypeOf<number>();
+expectTypeOf(losses.crossEntropy(hb16, i64, { grad: true })).resolves.toEqualTypeOf<Grad<number, HalfTensor>>();
+expectTypeOf(losses.crossEntropy(hb16, labels, { grad: true, outputDtype: 'float32' })).resolves.toEqualTypeOf<Grad<number>>();
+expectTypeOf(losses.binaryCrossEntropyWithLogits(h16, h16, { reduction: 'none' })).resolves.toEqualTypeOf<HalfTensor>();
+expectTypeOf(losses.entropy(h16)).resolves.toEqualTypeOf<HalfTensor>();
+// A device tensor of unknown dtype may give either.
+declare const dAny: DeviceTensor;
+expectTypeOf(losses.sigmoid(dAny)).resolves.toEqualTypeOf<HostTensor | HalfTensor>();
+// @ts-expect-error: outputDtype is a float dtype
+void losses.softmax(x, { outputDtype: 'int32' });
