@@ -167,13 +167,13 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
    */
   async function tensor(out: Out, shape: readonly number[], d: Dtype, into?: F32Data): Promise<HostTensor | HalfTensor | Float16Tensor | DeviceTensor> {
     const s = [...shape];
-    if (!(out instanceof Float32Array) && d.dtype === 'float32') return { buffer: out, shape: s, dtype: 'float32' };
+    if (d.dtype === 'float32') return out instanceof Float32Array ? { data: out, shape: s } : { buffer: out, shape: s, dtype: 'float32' };
     if (!(out instanceof Float32Array) || isDevice(into)) {
-      if (!backend.pack || d.dtype === 'float32') fail('tensor', 'internal error: half device results without a device');
+      if (!backend.pack) fail('tensor', 'internal error: half device results without a device');
       const buffer = await backend.pack(out, numel(shape), d.dtype, isDevice(into) ? into.buffer : undefined);
-      return { buffer, shape: s, dtype: d.dtype };
+      // An in-place gradient of a device input with host output: in the buffer, and returned as host bits too.
+      if (!(out instanceof Float32Array)) return { buffer, shape: s, dtype: d.dtype };
     }
-    if (d.dtype === 'float32') return { data: out, shape: s };
     const bits = encodeHalf(out, d.dtype, into instanceof Half ? into.bits : undefined);
     if (d.float16Array) return { data: (into as Half | undefined)?.view ?? new (float16Array())(bits.buffer, bits.byteOffset, bits.length), shape: s } as unknown as Float16Tensor;
     return { data: bits, shape: s, dtype: d.dtype };
