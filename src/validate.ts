@@ -260,6 +260,7 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 /** Two views of the same memory (so that writing one changes the other). */
 export function overlaps(a: unknown, b: unknown): boolean {
+  if (a instanceof Half || b instanceof Half) return overlaps(a instanceof Half ? a.bits : a, b instanceof Half ? b.bits : b);
   if (isDevice(a) && isDevice(b)) return a.buffer === b.buffer;
   if (!ArrayBuffer.isView(a) || !ArrayBuffer.isView(b) || a.buffer !== b.buffer) return false;
   return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
