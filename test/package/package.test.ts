@@ -2,11 +2,12 @@
  * The package as a user gets it: `npm pack` (the files list), the tarball installed offline into a
  * temporary project, then used from each kind of consumer in test/package/apps/:
  * - Node ESM (import) and CommonJS (require of the ESM build): crossEntropy on the CPU against a
- *   float64 value computed here;
+ *   float64 value computed here, and through the interop subpaths `webgpu-losses/ort` and
+ *   `webgpu-losses/tfjs` (installed without onnxruntime-web and TF.js: no runtime dependency);
  * - strict TypeScript (skipLibCheck false) without WebGPU types, with moduleResolution bundler and
  *   node16, compiling every .d.ts the tarball ships; and with @webgpu/types (its GPUBuffer exactly);
- * - a Vite app, built, served and loaded in headless Chromium with WebGPU (backend 'webgpu') and
- *   without (backend 'cpu'), checking the loss each time.
+ * - a Vite app (importing `webgpu-losses/ort` too), built, served and loaded in headless Chromium with
+ *   WebGPU (backend 'webgpu') and without (backend 'cpu'), checking the loss each time.
  * dist/ must be built (`npm test` builds it first).
  */
 import { spawn } from 'node:child_process';
@@ -89,10 +90,23 @@ afterAll(() => {
 });
 
 it('the tarball holds the built JS and typings, the README and the LICENSE, and nothing else', () => {
-  expect(packedFiles).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/types.d.ts']));
+  expect(packedFiles).toEqual(expect.arrayContaining([
+    'package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/types.d.ts',
+    'dist/ort.js', 'dist/tfjs.js', 'dist/interop/ort.d.ts', 'dist/interop/tfjs.d.ts',
+  ]));
   const unexpected = packedFiles.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts))$/.test(f));
   expect(unexpected).toEqual([]);
   expect(readFileSync(join(dir, 'node_modules/webgpu-losses/dist/index.js'), 'utf8')).not.toMatch(/sourceMappingURL/);
+});
+
+it('the interop entries import nothing but the package\'s own shared chunks, never the core or a runtime', () => {
+  for (const entry of ['ort.js', 'tfjs.js']) {
+    // The code without its comments (the doc comments show imports of the runtimes, as examples).
+    const code = readFileSync(join(dir, 'node_modules/webgpu-losses/dist', entry), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    const specifiers = [...code.matchAll(/\b(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/g)].map((m) => m[1] ?? m[2]);
+    expect(specifiers.length, entry).toBeGreaterThan(0);
+    for (const s of specifiers) expect(s, `${entry} imports ${s}`).toMatch(/^\.\/(?!index\.js)[\w-]+\.js$/);
+  }
 });
 
 describe('Node consumers', () => {
@@ -103,6 +117,15 @@ describe('Node consumers', () => {
     expect(res.backend).toBe('cpu');
     expect(res.lossError).toBe('function');
     expect(closeToRef(res.loss), `loss ${res.loss}, float64 ${REF}`).toBe(true);
+    // webgpu-losses/ort (and /tfjs, in ESM) without onnxruntime-web or TF.js installed.
+    expect(res.interop.ortLoss).toBe(res.loss);
+    if (file.endsWith('.mjs')) {
+      expect(res.interop.tfjsLoss).toBe(res.loss);
+      expect(res.interop.made).toEqual([['ort', 'float32', 'Float32Array', []], ['tf', 'float32', 'Float32Array', [2]]]);
+      expect(res.interop.interopError).toMatch(/^fromOrt: tensor\.type = "uint8" is not supported/);
+    } else {
+      expect(res.interop.fromTfjs).toBe('function');
+    }
   });
 });
 
@@ -157,7 +180,7 @@ describe('a Vite app in headless Chromium', () => {
       const page = await browser.newPage();
       await page.goto(`${url}#${encodeURIComponent(JSON.stringify(CASE))}`, { waitUntil: 'load' });
       const handle = await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result, { timeout: 60_000 });
-      return (await handle.jsonValue()) as { backend?: string; loss?: number; error?: string };
+      return (await handle.jsonValue()) as { backend?: string; loss?: number; ortLoss?: number; error?: string };
     } finally {
       await browser.close();
     }
@@ -168,5 +191,6 @@ describe('a Vite app in headless Chromium', () => {
     expect(res.error).toBeUndefined();
     expect(res.backend).toBe(backend);
     expect(closeToRef(res.loss), `loss ${res.loss}, float64 ${REF}`).toBe(true);
+    expect(res.ortLoss, 'the same loss through webgpu-losses/ort').toBe(res.loss);
   }, 120_000);
 });

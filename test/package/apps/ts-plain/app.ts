@@ -21,3 +21,22 @@ export const notABuffer: DeviceTensor = { buffer: 1, shape: [1] };
 // @ts-expect-error this program has no WebGPU types (else the test above proves nothing)
 export type NoWebGpuHere = GPUBuffer;
 export { LossError };
+
+// The interop subpaths compile without onnxruntime-web, TF.js and WebGPU types (their own small
+// structural interfaces), and type their results.
+import { fromOrt, toOrt } from 'webgpu-losses/ort';
+import type { OrtModuleLike, OrtTensorLike } from 'webgpu-losses/ort';
+import { fromTfjs, toTfjs } from 'webgpu-losses/tfjs';
+import type { TfjsTensorLike } from 'webgpu-losses/tfjs';
+import type { IndexTensor } from 'webgpu-losses';
+export const ortHost: HostTensor = fromOrt({ type: 'float32', location: 'cpu', dims: [2, 3], data: new Float32Array(6) } as const);
+export const ortLabels: IndexTensor = fromOrt({ type: 'int64', location: 'cpu', dims: [2], data: new BigInt64Array(2) } as const);
+export const ortLoss: number = await losses.crossEntropy(ortHost, ortLabels);
+declare const someOrtTensor: OrtTensorLike;
+declare const ortModule: OrtModuleLike<{ dims: readonly number[] }>;
+export const backToOrt: { dims: readonly number[] } = toOrt(fromOrt(someOrtTensor), ortModule);
+declare const tfTensor: TfjsTensorLike & { dtype: 'float32' };
+const tfInput = fromTfjs(tfTensor);
+export const tfLoss: number = await losses.crossEntropy(tfInput.tensor, labels);
+tfInput.dispose();
+export const backToTf: string = toTfjs(1.5, { tensor: (): string => 'a tensor' });

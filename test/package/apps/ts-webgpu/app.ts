@@ -12,3 +12,12 @@ const losses = await createLosses({ backend: 'webgpu', device });
 const out = await losses.softmax({ data: new Float32Array(3), shape: [3] }, { output: 'device' });
 export const mapped: Promise<undefined> = out.buffer.mapAsync(GPUMapMode.READ);
 export const sameDevice: GPUDevice | undefined = losses.device;
+
+// The interop subpaths with WebGPU types: fromOrt of a GPU tensor is a DeviceTensor over a GPUBuffer.
+import { fromOrt } from 'webgpu-losses/ort';
+import { fromTfjs } from 'webgpu-losses/tfjs';
+declare const gpuBuffer: GPUBuffer;
+const fromGpu = fromOrt({ type: 'float16', location: 'gpu-buffer', dims: [2, 3], gpuBuffer } as const);
+export const fromGpuBuffer: GPUBuffer = fromGpu.buffer;
+export const fromGpuLoss = await losses.crossEntropy(fromGpu, new Int32Array(2), { grad: true, output: 'device' });
+export const fromTfjsType: typeof fromTfjs = fromTfjs;
