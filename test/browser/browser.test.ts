@@ -117,7 +117,11 @@ async function runInPage(page: Page, ids: string[]): Promise<Map<string, Encoded
 }
 
 /** The inputs-captured-at-call-time scenarios (test/capture.ts), run in the page. */
-async function capturesInPage(page: Page): Promise<string[]> {
+async function float16InPage(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { float16Checks(): Promise<string[]> }).float16Checks());
+}
+
+function capturesInPage(page: Page): Promise<string[]> {
   return page.evaluate(() => (window as unknown as { captureChecks(): Promise<string[]> }).captureChecks());
 }
 
@@ -171,6 +175,7 @@ describe('headless Chromium', () => {
       throw new Error(`${failures.length} of ${subset.length} cases failed in Chromium (profile ${JSON.stringify(profile)}, ${ms.toFixed(0)} ms):\n${failures.join('\n')}\n${log.slice(0, 20).join('\n')}`);
     }
     expect(await capturesInPage(page), 'inputs overwritten right after a call must not change its answer').toEqual([]);
+    expect(await float16InPage(page), 'Float16Array inputs and results').toEqual([]);
   });
 
   it('without --enable-unsafe-webgpu: createLosses() falls back to the CPU and gives the right answers', async () => {
@@ -186,5 +191,6 @@ describe('headless Chromium', () => {
     const failures = await compareAll(results, oracle, 'chromium/cpu');
     if (failures.length) throw new Error(`${failures.length} of ${ids.length} cases failed on the CPU fallback:\n${failures.join('\n')}\n${log.slice(0, 20).join('\n')}`);
     expect(await capturesInPage(page), 'inputs overwritten right after a call must not change its answer').toEqual([]);
+    expect(await float16InPage(page), 'Float16Array inputs and results').toEqual([]);
   });
 });
