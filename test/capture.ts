@@ -28,9 +28,13 @@ function rand(n: number, seed: number, lo = -3, hi = 3): Float32Array {
 }
 const probs = (n: number, seed: number) => rand(n, seed, 0, 1);
 const t = (data: Float32Array, shape: number[]) => ({ data, shape });
+/** Float32 values as bfloat16 bits (truncated: any bits do; the reference is the run on untouched ones). */
+const bf16 = (v: Float32Array) => Uint16Array.from(new Uint32Array(v.buffer), (w) => w >>> 16);
 const junk = (a: unknown) => {
   if (a instanceof Float32Array) a.fill(5);
   else if (a instanceof Int32Array) a.fill(1e6);
+  else if (a instanceof Uint16Array) a.fill(0x7f80); // +inf in bfloat16
+  else if (a instanceof BigInt64Array) a.fill(1n << 40n);
   else if (a && typeof a === 'object') {
     const o = a as Any;
     if (Array.isArray(o.shape)) (o.shape as number[]).push(7);
@@ -54,6 +58,15 @@ export const SCENARIOS: Scenario[] = [
   { name: 'logSoftmaxBackward', args: () => [t(rand(12, 20, -3, 0), [3, 4]), t(rand(12, 21), [3, 4])], mutate: junkAll },
   { name: 'entropy mean', args: () => [t(rand(12, 22), [3, 4]), { reduction: 'mean' }], mutate: junkAll },
   { name: 'sigmoid', args: () => [t(rand(9, 23), [9])], mutate: junkAll },
+  {
+    name: 'crossEntropy, bfloat16 input and int64 labels, half gradient',
+    args: () => [{ data: bf16(rand(12, 24)), shape: [4, 3], dtype: 'bfloat16' }, new BigInt64Array([0n, 2n, 1n, 2n]), { grad: true }], mutate: junkAll,
+  },
+  {
+    name: 'binaryCrossEntropyWithLogits, bfloat16 input, target and gradOutput',
+    args: () => [{ data: bf16(rand(8, 25)), shape: [2, 4], dtype: 'bfloat16' }, { data: bf16(probs(8, 26)), shape: [2, 4], dtype: 'bfloat16' },
+      { reduction: 'none', grad: true, gradOutput: { data: bf16(rand(8, 27)), shape: [2, 4], dtype: 'bfloat16' } }], mutate: junkAll,
+  },
 ];
 
 const METHOD_OF: Record<string, string> = {};
