@@ -10,10 +10,12 @@ const LAVAPIPE = '/usr/share/vulkan/icd.d/lvp_icd.json';
  * compiles are slow (seconds per pipeline), so CI runs the files that hold what differs between
  * adapters at the fewest pipelines: the PyTorch fixtures of every op (NaN, ±inf, 0 and 1 inputs
  * included), device-label flags, the hostile-input suite and the new losses against the CPU oracle
- * under every profile. The rest of test/gpu (the five-profile oracle, gradients, hygiene, 300 MB
+ * under every profile, and half-precision inputs (lavapipe has shader-f16). The rest of test/gpu (the five-profile oracle, gradients, hygiene, 300 MB
  * streaming) runs on lavapipe on demand: `npx vitest run --project lavapipe-all`.
  */
-const LAVAPIPE_FILES = ['test/gpu/torch.test.ts', 'test/gpu/device-errors.test.ts', 'test/gpu/hostile.test.ts', 'test/gpu/losses-ext.test.ts'];
+const LAVAPIPE_FILES = ['test/gpu/torch.test.ts', 'test/gpu/device-errors.test.ts', 'test/gpu/hostile.test.ts', 'test/gpu/losses-ext.test.ts', 'test/gpu/half.test.ts',
+  // ONNX Runtime Web's WebGPU EP with the float16 head end to end (needs shader-f16, which SwiftShader lacks).
+  'test/interop/ort-node.test.ts'];
 const lavapipe = (name: string, include: string[]) => ({
   extends: true as const,
   test: { name, include, env: { VK_ICD_FILENAMES: LAVAPIPE, WGL_ADAPTER: 'llvmpipe' } },

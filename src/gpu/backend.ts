@@ -47,7 +47,7 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
     const handle = await acquireDevice(options);
     const { device } = handle;
     const ctx: GpuContext = {
-      device, profile: handle.profile, subgroups: handle.subgroups, f16: handle.f16, poison: options.poison === true,
+      device, profile: handle.profile, subgroups: handle.subgroups, poison: options.poison === true,
       pool: new BufferPool(device), kernels: new Kernels(device),
     };
     const s: State = { handle, ctx };

@@ -9,8 +9,6 @@ export interface DeviceHandle {
   owned: boolean;
   profile: AdapterProfile;
   subgroups: boolean;
-  /** The device has `shader-f16`: float16 operands are read as WGSL f16 (converted to f32 on load). */
-  f16: boolean;
   /** Held so that Node's `webgpu` GPU object outlives its device (a collected GPU aborts the process). */
   gpu?: GPU;
 }
@@ -48,16 +46,15 @@ export async function acquireDevice(options: CreateLossesOptions): Promise<Devic
   if (options.device) {
     const device = options.device;
     const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-    return {
-      device, owned: false, profile: profileOf(device, info, options), subgroups: device.features.has('subgroups'),
-      f16: device.features.has('shader-f16'),
-    };
+    return { device, owned: false, profile: profileOf(device, info, options), subgroups: device.features.has('subgroups') };
   }
   const gpu = options.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) throw new LossError('createLosses: WebGPU is not available here (no navigator.gpu and no `gpu` option)');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new LossError('createLosses: WebGPU is not available here (requestAdapter found no adapter)');
   const subgroups = adapter.features.has('subgroups');
+  // shader-f16 is not used by our kernels (see floatArray in interface.ts) but requested for what
+  // shares the device: ONNX Runtime's WebGPU EP runs float16 models only on a device that has it.
   const f16 = adapter.features.has('shader-f16');
   const features = [...(subgroups ? ['subgroups'] : []), ...(f16 ? ['shader-f16'] : [])] as GPUFeatureName[];
   const device = await adapter.requestDevice({
@@ -67,5 +64,5 @@ export async function acquireDevice(options: CreateLossesOptions): Promise<Devic
       maxBufferSize: adapter.limits.maxBufferSize,
     },
   });
-  return { device, owned: true, profile: profileOf(device, adapter.info, options), subgroups, f16, gpu };
+  return { device, owned: true, profile: profileOf(device, adapter.info, options), subgroups, gpu };
 }

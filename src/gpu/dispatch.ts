@@ -33,8 +33,6 @@ export interface GpuContext {
   profile: AdapterProfile;
   /** The device has the subgroups feature. */
   subgroups: boolean;
-  /** The device has shader-f16. */
-  f16: boolean;
   poison: boolean;
 }
 
@@ -175,8 +173,7 @@ class Call {
 /** Subgroup merges when a lane group's invocations fit in the smallest subgroup; operands as given. */
 function variant(ctx: GpuContext, invocations: number, operands: Partial<Operands> = {}): Variant {
   return {
-    // float16 operands as WGSL f16 where the device can: as exact as the integer decoding, fewer instructions.
-    ...F32_OPERANDS, ...operands, f16: ctx.f16,
+    ...F32_OPERANDS, ...operands,
     subgroups: ctx.subgroups && invocations > 1 && invocations <= ctx.profile.subgroupSize,
   };
 }

@@ -88,22 +88,20 @@ export interface Operands {
   scale: FloatDtype;
   /** `out` holds packed half bits (the pack family). */
   outBits: boolean;
-  /** float16 operands are WGSL f16 arrays (`enable f16`, the device's shader-f16), else u32 words decoded by hand. */
-  f16: boolean;
 }
-export const F32_OPERANDS: Operands = { vec4: false, x: 'float32', y: 'float32', scale: 'float32', outBits: false, f16: false };
-
-/** Does a module of these operands need `enable f16`? */
-export const usesF16 = (v: Operands) => v.f16 && [v.x, v.y, v.scale].includes('float16');
+export const F32_OPERANDS: Operands = { vec4: false, x: 'float32', y: 'float32', scale: 'float32', outBits: false };
 
 const FIXED: Record<'labels' | 'weight' | 'partial' | 'status', string> = {
   labels: 'array<i32>', weight: 'array<f32>', partial: 'array<vec4<f32>>', status: 'array<atomic<u32>>',
 };
 
-/** The WGSL array type of a float operand. */
-function floatArray(dtype: FloatDtype, vec4: boolean, f16: boolean): string {
+/**
+ * The WGSL array type of a float operand. Half operands are u32 words decoded by hand (half.wgsl),
+ * also where the device has shader-f16: on lavapipe, WGSL f16 loads made cross-entropy 512×32000
+ * about 2× slower than the integer decoding (and no faster at 8×128256), with the same bits.
+ */
+function floatArray(dtype: FloatDtype, vec4: boolean): string {
   if (dtype === 'float32') return vec4 ? 'array<vec4<f32>>' : 'array<f32>';
-  if (dtype === 'float16' && f16) return vec4 ? 'array<vec4<f16>>' : 'array<f16>';
   return vec4 ? 'array<vec2<u32>>' : 'array<u32>';
 }
 
@@ -133,7 +131,7 @@ export function preamble(v: Operands = F32_OPERANDS): string {
   for (const [name, type, , what] of PARAMS) lines.push(`  ${name}: ${type}, // ${what}`);
   lines.push('}');
   lines.push(`@group(0) @binding(${SLOTS.params.binding}) var<uniform> P: Params;`);
-  lines.push(decl('x', floatArray(v.x, v.vec4, v.f16)), decl('y', floatArray(v.y, v.vec4, v.f16)), decl('scale', floatArray(v.scale, false, v.f16)));
+  lines.push(decl('x', floatArray(v.x, v.vec4)), decl('y', floatArray(v.y, v.vec4)), decl('scale', floatArray(v.scale, false)));
   lines.push(decl('out', v.outBits ? 'array<u32>' : 'array<f32>'));
   for (const [slot, type] of Object.entries(FIXED)) lines.push(decl(slot as Slot, type));
   return lines.join('\n') + '\n';
@@ -144,10 +142,9 @@ export function preamble(v: Operands = F32_OPERANDS): string {
  * the operand templates (`NAME` and `DECODE` filled in): every kernel reads x, y and the upstream
  * gradient through them, so one kernel source serves every dtype.
  */
-export function operandAccessors(v: Operands, templates: Record<'f32' | 'f32x4' | 'f16' | 'f16x4' | 'half' | 'halfx4', string>): string {
+export function operandAccessors(v: Operands, templates: Record<'f32' | 'f32x4' | 'half' | 'halfx4', string>): string {
   const one = (name: string, dtype: FloatDtype, vec4: boolean) => {
-    const t = dtype === 'float32' ? (vec4 ? templates.f32x4 : templates.f32)
-      : dtype === 'float16' && v.f16 ? (vec4 ? templates.f16x4 : templates.f16) : vec4 ? templates.halfx4 : templates.half;
+    const t = dtype === 'float32' ? (vec4 ? templates.f32x4 : templates.f32) : vec4 ? templates.halfx4 : templates.half;
     return t.replaceAll('NAME', name).replaceAll('DECODE', dtype === 'bfloat16' ? 'decodeBf16' : 'decodeF16');
   };
   return [one('x', v.x, v.vec4), one('y', v.y, v.vec4), one('scale', v.scale, false)].join('\n');

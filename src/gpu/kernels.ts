@@ -10,15 +10,13 @@ import lanesSharedWgsl from '../../shaders/lanes-shared.wgsl?raw';
 import lanesSubgroupWgsl from '../../shaders/lanes-subgroup.wgsl?raw';
 import f32Wgsl from '../../shaders/operand-f32.wgsl?raw';
 import f32x4Wgsl from '../../shaders/operand-f32x4.wgsl?raw';
-import f16Wgsl from '../../shaders/operand-f16.wgsl?raw';
-import f16x4Wgsl from '../../shaders/operand-f16x4.wgsl?raw';
 import halfOperandWgsl from '../../shaders/operand-half.wgsl?raw';
 import halfx4Wgsl from '../../shaders/operand-halfx4.wgsl?raw';
 import packWgsl from '../../shaders/pack.wgsl?raw';
 import recordsWgsl from '../../shaders/records.wgsl?raw';
 import reduceWgsl from '../../shaders/reduce.wgsl?raw';
 import rowsWgsl from '../../shaders/rows.wgsl?raw';
-import { layoutEntries, operandAccessors, preamble, usesF16 } from './interface.js';
+import { layoutEntries, operandAccessors, preamble } from './interface.js';
 import type { Operands } from './interface.js';
 
 export type Family = 'rows' | 'reduceRecords' | 'reduceElements' | 'elementwise' | 'pack';
@@ -31,7 +29,7 @@ const SOURCES: Record<Family, string[]> = {
   pack: [packWgsl],
 };
 
-const TEMPLATES = { f32: f32Wgsl, f32x4: f32x4Wgsl, f16: f16Wgsl, f16x4: f16x4Wgsl, half: halfOperandWgsl, halfx4: halfx4Wgsl };
+const TEMPLATES = { f32: f32Wgsl, f32x4: f32x4Wgsl, half: halfOperandWgsl, halfx4: halfx4Wgsl };
 
 export type Constants = Record<string, number | boolean>;
 
@@ -41,7 +39,7 @@ export interface Variant extends Operands {
 }
 
 function variantKey(v: Variant): string {
-  return [v.subgroups, v.vec4, v.x, v.y, v.scale, v.outBits, usesF16(v)].join(':');
+  return [v.subgroups, v.vec4, v.x, v.y, v.scale, v.outBits].join(':');
 }
 
 export class Kernels {
@@ -61,7 +59,6 @@ export class Kernels {
     if (!m) {
       const code = [
         v.subgroups ? 'enable subgroups;\n' : '',
-        usesF16(v) ? 'enable f16;\n' : '',
         preamble(v),
         commonWgsl,
         halfWgsl,
