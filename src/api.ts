@@ -5,6 +5,7 @@
  */
 import { cpuBackend } from './cpu/backend.js';
 import { decodeTable, encodeHalf, FLOAT_DTYPES, Half } from './dtype.js';
+import { cpuEngine, createEvaluator } from './eval/evaluator.js';
 import type { FloatDtype } from './dtype.js';
 import { LossError } from './errors.js';
 import { createWebGpuBackend } from './gpu/backend.js';
@@ -416,6 +417,15 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
       const job: RowJob = { method: m, op: 'entropy', x: t.data, layout, ignoreIndex: -100, eps: 0 };
       return rows(job, reduction, dropDim(t.shape, dim), t.shape, { output: o.output, outputDtype: o.outputDtype });
     }),
+
+    evaluator(options?: unknown) {
+      try {
+        if (disposed) fail('evaluator', 'this Losses object was disposed');
+        return createEvaluator(options, (ks, bins) => (backend.evalEngine ? backend.evalEngine(ks, bins) : cpuEngine(ks, bins)));
+      } catch (err) {
+        throw asLossError('evaluator', err);
+      }
+    },
 
     dispose() {
       if (disposed) return;

@@ -3,6 +3,7 @@
  * gradient specifications, results, and the Backend interface both backends implement.
  */
 import type { Half, HalfDtype } from './dtype.js';
+import type { EvalEngine } from './eval/evaluator.js';
 import type { DeviceTensor } from './types.js';
 
 /** Float data: host float32, host half bits, or a buffer on the device (of any float dtype). */
@@ -132,5 +133,7 @@ export interface Backend {
    * even into a new buffer the caller owns, or into `into`; a device `src` is destroyed.
    */
   pack?(src: GPUBuffer | Float32Array, n: number, dtype: HalfDtype, into?: GPUBuffer): Promise<GPUBuffer>;
+  /** The streaming evaluator's engine on this backend (WebGPU; the CPU's is src/eval/evaluator.ts cpuEngine). */
+  evalEngine?(ks: readonly number[], bins: number): EvalEngine;
   dispose(): void;
 }

@@ -191,6 +191,37 @@ export type LossResult<O, D extends string = 'mean', X = HostTensor> = O extends
   ? WithGrad<O, OptionValue<O, 'grad', false>, ReducedResult<O, D, X>, X>
   : never;
 
+export interface EvaluatorOptions {
+  /** Rows whose label is this are left out of every metric but `rows`. Default -100. */
+  ignoreIndex?: number;
+  /** Extra top-k accuracies: each k (an integer ≥ 1) adds a key `top${k}`. Default none. */
+  topK?: readonly number[];
+  /** Equal-width confidence bins of `ece`: (i/B, (i+1)/B]. Default 15. */
+  calibrationBins?: number;
+  /** Sigmoid outputs: logits (N) or (N, 1) with 0/1 labels; metrics bce, accuracy (at 0.5), ece, brier. Default false. */
+  binary?: boolean;
+}
+
+/** What `add` may also return: each row's loss and the rank of its target (0 = the top class). */
+export interface EvaluatorAddOptions extends OutputOptions {
+  perRow?: boolean;
+}
+
+/**
+ * Metrics over the non-ignored rows seen so far (`rows` counts all). Classes: `crossEntropy`,
+ * `perplexity`, `accuracy`, `top${k}`, `entropy`, `ece`, `brier`; binary: `bce`, `accuracy`, `ece`, `brier`.
+ */
+export type EvaluationResult = { rows: number; count: number } & Record<string, number>;
+
+/** A streaming evaluator: batches in, every metric out of one pass per batch and one readback. */
+export interface Evaluator {
+  /** Adds a batch: logits (N, C) or (N, C, d1, …) and class indices (or 0/1 labels when binary). */
+  add(logits: TensorInput, labels: IndexTarget | FloatTarget, options?: EvaluatorAddOptions): Promise<undefined | { loss: HostTensor | DeviceTensor; rank: IndexTensor | DeviceTensor }>;
+  /** The metrics so far (the evaluator stays usable). */
+  result(): Promise<EvaluationResult>;
+  dispose(): void;
+}
+
 export interface CreateLossesOptions {
   backend?: 'auto' | 'webgpu' | 'cpu';
   /** A `GPU` object (`navigator.gpu`, or `create([])` from the `webgpu` package in Node). */
@@ -248,6 +279,8 @@ export interface Losses {
   sigmoidFocalLoss<O extends SigmoidFocalLossOptions = {}, X extends TensorInput = TensorInput>(input: X, target: FloatTarget, options?: O): Promise<LossResult<O, 'mean', X>>;
   /** Per row by default (reduction 'none'); a number for 'mean' and 'sum'. */
   entropy<O extends EntropyOptions = {}, X extends TensorInput = TensorInput>(logits: X, options?: O): Promise<ReducedResult<O, 'none', X>>;
+  /** A streaming evaluator of classification metrics over many batches (see EvaluationResult). */
+  evaluator(options?: EvaluatorOptions): Evaluator;
   /** Frees every GPU resource the library owns (never an app's device). */
   dispose(): void;
 }
