@@ -33,16 +33,16 @@ test('the quick preset runs in the page and renders a table and a chart with num
   await page.waitForSelector('#table table.results', { timeout: 300_000 });
 
   const rows = await page.$$eval('#table tbody tr:not(.case)', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')));
-  // columns: env impl dev mode median min max runs GB/s ×floor ×best max_rel_err check
+  // columns: env impl dev mode median min max runs GB/s ×floor ×best speed-up-vs-f32 max_rel_err check
   expect(rows.length).toBeGreaterThanOrEqual(20);
   for (const r of rows) {
-    expect(r[12], r.join(' ')).not.toBe('FAILED');
+    expect(r[13], r.join(' ')).not.toBe('FAILED');
     expect(Number(r[4]), r.join(' ')).toBeGreaterThan(0);
     expect(Number(r[8]), r.join(' ')).toBeGreaterThan(0);
   }
   const ours = rows.filter((r) => r[1] === 'webgpu-losses');
   expect(ours.map((r) => `${r[2]} ${r[3]}`).sort()).toEqual([...Array(4).fill('cpu host'), ...Array(4).fill('gpu end-to-end'), ...Array(4).fill('gpu resident')]);
-  for (const r of [...ours, ...rows.filter((x) => x[1].startsWith('floor-'))]) expect(r[12], r.join(' ')).toBe('ok');
+  for (const r of [...ours, ...rows.filter((x) => x[1].startsWith('floor-'))]) expect(r[13], r.join(' ')).toBe('ok');
   for (const r of rows.filter((x) => x[1] !== 'floor-gpu' && x[2] === 'gpu')) expect(r[9], r.join(' ')).toMatch(/^\d+(\.\d+)?×$/);
 
   const chart = await page.$eval('#chart svg', (svg) => ({

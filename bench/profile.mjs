@@ -15,14 +15,14 @@
 // and a sampling profile of the CPU backend's hottest functions on the first case.
 
 import inspector from 'node:inspector/promises';
-import { makeData, selectCases } from './lib/cases.mjs';
+import { isHalf, makeData, OPS, selectCases } from './lib/cases.mjs';
 import { uploadBuffer } from './lib/gpu-floor.mjs';
 import { nodeEnvironment } from './lib/node-env.mjs';
 import { measure } from './lib/timing.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1].split(',') : undefined; };
-const cases = selectCases({ ops: opt('--ops'), shapes: opt('--shapes') });
+const cases = selectCases({ ops: opt('--ops') ?? OPS.filter((op) => !isHalf(op)), shapes: opt('--shapes') }); // the half ops on request
 const timing = { runs: 7, minRuns: 3, budgetMs: 1500 };
 
 const env = await nodeEnvironment();

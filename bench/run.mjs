@@ -3,11 +3,12 @@
 // Chromium (the bench page, WebGPU on the same kind of adapter a user's browser has), prints one
 // table and writes bench/results/<name>.json and .svg.
 //
-//   node bench/run.mjs [--quick | --full] [--ops ce,softmax,logSoftmax,bce,ceGrad] [--shapes 4096x1000,16M]
+//   node bench/run.mjs [--quick | --full] [--ops ce,ceF16,ceBf16,softmax,softmaxF16,logSoftmax,bce,ceGrad,ceZ]
+//                      [--shapes 4096x1000,16M]
 //                      [--runs N] [--budget-ms MS] [--impls a,b] [--node-only | --browser-only]
 //                      [--out NAME]
 //
-// Presets (bench/lib/cases.mjs): the default run, about 3 minutes on 2 cores, times every
+// Presets (bench/lib/cases.mjs): the default run, about 3.5 minutes on 2 cores, times every
 // implementation on the key shapes; --full is the whole suite (all shapes, more runs); --quick is
 // the CI preset. Results go to bench/results/latest.* for --full (-default and -quick suffixes for
 // the others) when every WebGPU adapter of the run is emulated (SwiftShader), and to

@@ -3,12 +3,14 @@
 // nearest even, NaN to sign|0x7E00 (float16) or 0x7FC0 (bfloat16), overflow to ±inf, as PyTorch.
 
 fn decodeF16(h: u32) -> f32 {
+  // Branch-free (SwiftShader runs each branch of a divergent `if` for the whole SIMD group).
   let s = (h & 0x8000u) << 16u;
   let e = (h >> 10u) & 0x1fu;
   let m = h & 0x3ffu;
-  if (e == 0u) { return bitcast<f32>(s | bitcast<u32>(f32(m) * 5.9604644775390625e-8)); } // m·2^-24, exact
-  if (e == 31u) { return bitcast<f32>(s | 0x7f800000u | (m << 13u)); }
-  return bitcast<f32>(s | ((e + 112u) << 23u) | (m << 13u));
+  let normal = s | ((e + 112u) << 23u) | (m << 13u);
+  let special = s | 0x7f800000u | (m << 13u); // ±inf, NaN
+  let small = s | bitcast<u32>(f32(m) * 5.9604644775390625e-8); // subnormal or zero: m·2^-24, exact
+  return bitcast<f32>(select(select(normal, special, e == 31u), small, e == 0u));
 }
 
 fn decodeBf16(h: u32) -> f32 { return bitcast<f32>(h << 16u); }

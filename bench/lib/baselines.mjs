@@ -1,8 +1,9 @@
 // TensorFlow.js and ONNX Runtime as implementations (see impls.mjs for the interface). The modules
 // are passed in, so Node and the browser page load them their own way.
 
-import { CE_Z } from './cases.mjs';
-import { bceWithLogitsModel, crossEntropyModel, rowModel } from './onnx.mjs';
+import { CE_Z, isHalf } from './cases.mjs';
+import { halfBitsOf } from './half.mjs';
+import { bceWithLogitsModel, crossEntropyModel, FLOAT16, rowModel } from './onnx.mjs';
 
 /**
  * TF.js on one backend ('cpu', 'wasm', 'webgpu'). Cross-entropy is tf.losses.softmaxCrossEntropy on
@@ -16,7 +17,7 @@ export function tfjsImpl(tf, backend) {
   const gpu = backend === 'webgpu';
   return {
     impl: `tfjs-${backend}`, device: gpu ? 'gpu' : 'cpu', role: 'baseline',
-    modes: gpu ? ['end-to-end', 'resident'] : ['host'], supports: () => true,
+    modes: gpu ? ['end-to-end', 'resident'] : ['host'], supports: (op) => !isHalf(op), // TF.js has no half-precision inputs
     async prepare(c, d, mode) {
       if (tf.getBackend() !== backend) {
         if (!(await tf.setBackend(backend))) throw new Error(`TF.js backend ${backend} is not available`);
@@ -109,11 +110,16 @@ export function tfjsImpl(tf, backend) {
  * ONNX Runtime (onnxruntime-node, or onnxruntime-web's wasm or webgpu provider): cross-entropy as a
  * LogSoftmax → NegativeLogLikelihoodLoss graph, softmax/logSoftmax as one node, BCE with logits
  * composed of elementwise nodes and ReduceMean. One thread (intra-op 1) for the CPU providers.
- * `ops` restricts the ops (the WebGPU provider runs Softmax only).
+ * `ops` restricts the ops (the WebGPU provider runs Softmax only); the half-precision ops run only where
+ * `ops` names them: 'softmaxF16' is a Softmax with float16 input and output (ONNX Runtime's own fp16
+ * kernel), fed the float16 bits, timed resident only.
  */
 export function ortImpl(ort, { impl, ep, device = 'cpu', ops, sessionOptions = {}, gpuDevice }) {
   const sessions = new Map();
-  const models = { ce: crossEntropyModel, bce: bceWithLogitsModel, softmax: () => rowModel('Softmax'), logSoftmax: () => rowModel('LogSoftmax') };
+  const models = {
+    ce: crossEntropyModel, bce: bceWithLogitsModel, softmax: () => rowModel('Softmax'), logSoftmax: () => rowModel('LogSoftmax'),
+    softmaxF16: () => rowModel('Softmax', FLOAT16),
+  };
   async function session(op, location) {
     const key = `${op}:${location}`;
     if (!sessions.has(key)) {
@@ -127,18 +133,21 @@ export function ortImpl(ort, { impl, ep, device = 'cpu', ops, sessionOptions = {
   const gpu = device === 'gpu';
   return {
     impl, device, role: 'baseline', modes: gpu ? ['end-to-end', 'resident'] : ['host'],
-    supports: (op) => op in models && (!ops || ops.includes(op)), // no training graphs: no 'ceGrad'
+    modesFor: (op) => (isHalf(op) ? ['resident'] : gpu ? ['end-to-end', 'resident'] : ['host']),
+    supports: (op) => op in models && (ops ? ops.includes(op) : !isHalf(op)), // no training graphs: no 'ceGrad'
     async prepare(c, d, mode) {
       const shape = c.op === 'bce' ? [d.n] : [d.N, d.C];
       const s = await session(c.op, mode === 'resident' ? 'gpu-buffer' : undefined);
       const out = c.op === 'ce' || c.op === 'bce' ? 'loss' : 'y';
+      const half = !!d.bits;
       const readOut = async (r) => {
         const t = r[out];
         const v = t.location === 'gpu-buffer' ? await t.getData() : t.data;
+        if (half) return halfBitsOf(v, d.x.length); // a Float16Array where the runtime has one, else bits
         return out === 'loss' ? v[0] : v;
       };
       const hostFeeds = () => {
-        const f = { x: new ort.Tensor('float32', d.x, shape) };
+        const f = { x: half ? new ort.Tensor('float16', d.bits, shape) : new ort.Tensor('float32', d.x, shape) };
         if (d.t) f.t = new ort.Tensor('int32', d.t, [d.N]);
         if (d.y) f.y = new ort.Tensor('float32', d.y, shape);
         return f;
@@ -148,9 +157,30 @@ export function ortImpl(ort, { impl, ep, device = 'cpu', ops, sessionOptions = {
       }
       if (mode === 'resident') {
         const dev = await gpuDevice();
-        const xb = dev.createBuffer({ size: d.x.byteLength, usage: 0x80 | 0x08 | 0x04 });
-        dev.queue.writeBuffer(xb, 0, d.x);
-        const feeds = { x: ort.Tensor.fromGpuBuffer(xb, { dataType: 'float32', dims: shape }) };
+        if (!dev) throw new Error(`${impl}: no WebGPU device (the provider has not started)`);
+        const src = half ? d.words : d.x;
+        const xb = dev.createBuffer({ size: src.byteLength, usage: 0x80 | 0x08 | 0x04 });
+        dev.queue.writeBuffer(xb, 0, src);
+        const feeds = { x: ort.Tensor.fromGpuBuffer(xb, { dataType: half ? 'float16' : 'float32', dims: shape }) };
+        if (half) {
+          // Float16 kernels need the device feature 'shader-f16'. Without it their WGSL does not compile,
+          // and ONNX Runtime does not throw: the run resolves with its output never written. A first,
+          // untimed run inside a validation error scope turns that into this row's failure.
+          dev.pushErrorScope('validation');
+          let r;
+          try {
+            r = await s.run(feeds);
+            await dev.queue.onSubmittedWorkDone();
+          } finally {
+            const err = await dev.popErrorScope();
+            r?.[out]?.dispose();
+            if (err) {
+              xb.destroy();
+              const why = dev.features.has('shader-f16') ? '' : "; the device has no 'shader-f16'";
+              throw new Error(`float16 kernel rejected by WebGPU${why}: ${err.message.replace(/\s+/g, ' ').slice(0, 160)}`);
+            }
+          }
+        }
         return {
           run: async () => { const r = await s.run(feeds); await dev.queue.onSubmittedWorkDone(); return r; },
           read: readOut,

@@ -1,17 +1,40 @@
 // The benchmark cases (issue 4): which ops at which shapes, the presets, and the synthetic inputs
 // (seeded, so every implementation and both environments see the same numbers).
 
+import { fromHalfBits, toHalfBits } from './half.mjs';
+
 /**
  * Ops: cross-entropy with class-index targets ('mean'), softmax, logSoftmax, BCE-with-logits ('mean'), and
- * (issue 5) cross-entropy with class-index targets ('mean') together with its gradient w.r.t. the logits.
+ * (issue 5) cross-entropy with class-index targets ('mean') together with its gradient w.r.t. the logits;
+ * (issue 11) cross-entropy and softmax on half-precision logits (HALF_OPS).
  */
-export const OPS = ['ce', 'softmax', 'logSoftmax', 'bce', 'ceGrad', 'ceZ'];
+export const OPS = ['ce', 'ceF16', 'ceBf16', 'softmax', 'softmaxF16', 'logSoftmax', 'bce', 'ceGrad', 'ceZ'];
+
+/**
+ * The half-precision ops (issue 11): an op of the float32 suite (`base`) on logits given as float16 or
+ * bfloat16 bits. Their logits are the base case's seeded float32 logits rounded to the dtype, and the
+ * float64 reference is taken on those rounded values; softmax's output is in the input's dtype (the
+ * library's default). Only this library, the floors and ONNX Runtime Web's WebGPU Softmax run them.
+ */
+export const HALF_OPS = {
+  ceF16: { base: 'ce', dtype: 'float16' },
+  ceBf16: { base: 'ce', dtype: 'bfloat16' },
+  softmaxF16: { base: 'softmax', dtype: 'float16' },
+};
+
+/** The float32 op an op computes ('ceF16' → 'ce'), and its logits' dtype. */
+export const baseOp = (op) => HALF_OPS[op]?.base ?? op;
+export const dtypeOf = (op) => HALF_OPS[op]?.dtype ?? 'float32';
+export const isHalf = (op) => op in HALF_OPS;
 
 /** The z-loss coefficient and logit softcap of 'ceZ' (PaLM's 1e-4; Gemma 2's 30). */
 export const CE_Z = { zLoss: 1e-4, softcap: 30 };
 
 export const OP_LABELS = {
   ce: 'cross-entropy (index targets, mean)',
+  ceF16: 'cross-entropy (index targets, mean), float16 logits',
+  ceBf16: 'cross-entropy (index targets, mean), bfloat16 logits',
+  softmaxF16: 'softmax, float16 in and out',
   softmax: 'softmax',
   logSoftmax: 'logSoftmax',
   bce: 'BCE with logits (mean)',
@@ -22,7 +45,10 @@ export const OP_LABELS = {
 /** Shapes per op for the full suite. */
 export const FULL_SHAPES = {
   ce: ['4096x1000', '512x32000', '65536x10', '8x128256'],
+  ceF16: ['512x32000', '8x128256'],
+  ceBf16: ['512x32000', '8x128256'],
   softmax: ['4096x1000', '512x32000'],
+  softmaxF16: ['512x32000'],
   logSoftmax: ['4096x1000', '512x32000'],
   bce: ['16M'],
   ceGrad: ['4096x1000', '512x32000'],
@@ -32,7 +58,10 @@ export const FULL_SHAPES = {
 /** The CI preset: one shape per op family, small enough that the whole run takes well under 3 minutes. */
 export const QUICK_SHAPES = {
   ce: ['4096x1000'],
+  ceF16: [],
+  ceBf16: [],
   softmax: ['4096x1000'],
+  softmaxF16: [],
   logSoftmax: [],
   bce: ['1M'],
   ceGrad: ['4096x1000'],
@@ -40,15 +69,19 @@ export const QUICK_SHAPES = {
 };
 
 /**
- * The default run (`npm run bench`, about 3 minutes on 2 cores): every implementation on the key
+ * The default run (`npm run bench`, about 3.5 minutes on 2 cores): every implementation on the key
  * shapes: cross-entropy on each kind of row the dispatcher plans for (ordinary, LLM vocabulary, few
  * classes, a few very long rows), softmax (ONNX Runtime's WebGPU provider runs only softmax), BCE,
- * and the loss with its gradient. The full suite (`--full`) adds logSoftmax, the 512×32000 softmax
- * and gradient, and BCE at 16M.
+ * the loss with its gradient, and cross-entropy on float16 and bfloat16 logits at the LLM vocabulary
+ * (beside its float32 row). The full suite (`--full`) adds logSoftmax, the 512×32000 softmax (also on
+ * float16) and gradient, the half-precision cross-entropy at 8×128256, and BCE at 16M.
  */
 export const DEFAULT_SHAPES = {
   ce: ['4096x1000', '512x32000', '65536x10', '8x128256'],
+  ceF16: ['512x32000'],
+  ceBf16: ['512x32000'],
   softmax: ['4096x1000'],
+  softmaxF16: [],
   logSoftmax: [],
   bce: ['1M'],
   ceGrad: ['4096x1000'],
@@ -59,7 +92,7 @@ export const PRESETS = { quick: QUICK_SHAPES, default: DEFAULT_SHAPES, full: FUL
 
 /**
  * Timing per preset ({ runs, minRuns, budgetMs } for timing.mjs's measure()). The slowest baselines
- * (seconds per call) are held to minRuns, so the default's 2 is what keeps it near 3 minutes.
+ * (seconds per call) are held to minRuns, so the default's 2 is what keeps it near 3.5 minutes.
  */
 export const PRESET_TIMING = {
   quick: { runs: 5, minRuns: 3, budgetMs: 800 },
@@ -98,7 +131,7 @@ export function selectCases({ ops, shapes, quick, preset = quick ? 'quick' : 'fu
     for (const label of labels) {
       const dims = parseShape(label);
       if (!fits(op, dims)) continue;
-      cases.push({ op, shape: label, dims, id: `${op} ${label}` });
+      cases.push({ op, shape: label, dims, id: `${op} ${label}`, base: baseOp(op), dtype: dtypeOf(op) });
     }
   }
   return cases;
@@ -107,14 +140,17 @@ export function selectCases({ ops, shapes, quick, preset = quick ? 'quick' : 'fu
 /**
  * Bytes the op must move at least: inputs read (+ the output written for softmax/logSoftmax). The loss
  * with its gradient reads the logits twice (the row's log-sum-exp first, then softmax − one-hot), the
- * targets once, and writes the gradient once.
+ * targets once, and writes the gradient once. Half-precision logits (and softmax outputs) count 2 bytes
+ * an element, int32 targets 4.
  */
 export function bytesOf(c) {
   const n = c.dims.reduce((a, b) => a * b, 1);
-  if (c.op === 'ce' || c.op === 'ceZ') return 4 * n + 4 * c.dims[0];
-  if (c.op === 'ceGrad') return 12 * n + 4 * c.dims[0];
-  if (c.op === 'bce') return 8 * n;
-  return 8 * n;
+  const e = dtypeOf(c.op) === 'float32' ? 4 : 2;
+  const op = baseOp(c.op);
+  if (op === 'ce' || op === 'ceZ') return e * n + 4 * c.dims[0];
+  if (op === 'ceGrad') return 3 * e * n + 4 * c.dims[0];
+  if (op === 'bce') return 8 * n;
+  return 2 * e * n;
 }
 
 /** mulberry32: a small seeded generator, the same in Node and in the browser. */
@@ -131,9 +167,21 @@ export function rng(seed) {
 
 /**
  * Inputs of a case: logits x uniform in [-4, 4); class indices t for 'ce', 'ceGrad' and 'ceZ'; BCE targets y in [0, 1).
- * Seeded by the case id, so a case has the same data in every environment and run.
+ * Seeded by the case id, so a case has the same data in every environment and run. A half-precision
+ * case (HALF_OPS) gets its float32 case's data with the logits rounded to its dtype (nearest even):
+ * `bits` (Uint16Array), `words` (the same bytes as Uint32Array words, 2 halves each, zero-padded to a
+ * whole word), `dtype`, and `x` the rounded values decoded to float32 (what the reference and the
+ * check use).
  */
 export function makeData(c, seed = 20240521) {
+  const op = baseOp(c.op), dtype = dtypeOf(c.op);
+  if (dtype !== 'float32') {
+    const data = makeData({ op, shape: c.shape, dims: c.dims, id: `${op} ${c.shape}` }, seed);
+    const bits = toHalfBits(data.x, dtype);
+    const padded = bits.length % 2 ? new Uint16Array(bits.length + 1) : bits;
+    if (padded !== bits) padded.set(bits);
+    return { ...data, x: fromHalfBits(bits, dtype), bits, words: new Uint32Array(padded.buffer, 0, padded.length / 2), dtype };
+  }
   let h = seed;
   for (const ch of c.id) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
   const r = rng(h);

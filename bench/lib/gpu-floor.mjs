@@ -5,11 +5,32 @@
 // Modes mirror the library's: 'resident' runs the kernel on inputs already on the device (and reads
 // back a scalar where the op returns a number); 'end-to-end' also uploads the inputs first and, for
 // copy, reads the whole output back into a host array.
+// Half-precision logits (cases.mjs HALF_OPS) are read as 32-bit words (two halves each, four words a
+// load), summed as integers (modulo 2^32, so nothing needs decoding and the compiler cannot drop a read),
+// or copied as words: the floor of half rows moves 2 bytes a logit.
 
 const STORAGE = 0x80, COPY_SRC = 0x04, COPY_DST = 0x08, MAP_READ = 0x01;
 const WG = 256;
 
-function readShader(xVec, yType) {
+function readShader(xVec, yType, half = false) {
+  if (half) {
+    // Half logits as u32 words; the targets (int32) as u32 too; both sums exact modulo 2^32.
+    const X = xVec ? 'vec4<u32>' : 'u32';
+    const toU = (v) => (xVec ? `(${v}.x + ${v}.y + ${v}.z + ${v}.w)` : v);
+    return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<${X}>;
+@group(0) @binding(1) var<storage, read> y: array<${X}>;
+@group(0) @binding(2) var<storage, read_write> o: array<vec2<u32>>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) ng: vec3<u32>) {
+  let stride = ${WG}u * ng.x;
+  var s = ${X}(0u);
+  for (var i = gid.x; i < arrayLength(&x); i += stride) { s += x[i]; }
+  var r = ${X}(0u);
+  for (var i = gid.x; i < arrayLength(&y); i += stride) { r += y[i]; }
+  o[gid.x] = vec2<u32>(${toU('s')}, ${toU('r')});
+}`;
+  }
   const X = xVec ? 'vec4<f32>' : 'f32';
   const Y = yType === 'i32' ? (xVec ? 'vec4<u32>' : 'u32') : X;
   const toF = (v, T) => (T.startsWith('vec4') ? `dot(vec4<f32>(${v}), vec4<f32>(1.0))` : `f32(${v})`);
@@ -28,8 +49,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 }
 
-function copyShader(xVec) {
-  const X = xVec ? 'vec4<f32>' : 'f32';
+function copyShader(xVec, half = false) {
+  const X = half ? (xVec ? 'vec4<u32>' : 'u32') : xVec ? 'vec4<f32>' : 'f32';
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<${X}>;
 @group(0) @binding(1) var<storage, read_write> o: array<${X}>;
@@ -46,14 +67,14 @@ export function uploadBuffer(device, data) {
   return b;
 }
 
-/** Reads `bytes` of a buffer back into a new Float32Array (outside any timed region). */
-export async function readBuffer(device, buffer, bytes) {
+/** Reads `bytes` of a buffer back into a new Float32Array (or `Type`) (outside any timed region). */
+export async function readBuffer(device, buffer, bytes, Type = Float32Array) {
   const staging = device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
   const enc = device.createCommandEncoder();
   enc.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
   device.queue.submit([enc.finish()]);
   await staging.mapAsync(MAP_READ);
-  const out = new Float32Array(staging.getMappedRange().slice(0));
+  const out = new Type(staging.getMappedRange().slice(0));
   staging.unmap();
   staging.destroy();
   return out;
@@ -83,32 +104,37 @@ function candidates(device, elements) {
  * Returns prepare(mode) → { run, read, release, dispose } for timing.measure, and `groups` picked.
  */
 export async function gpuFloor(device, c, data, { tuneRuns = 2 } = {}) {
-  const kind = c.op === 'softmax' || c.op === 'logSoftmax' ? 'copy' : 'read';
+  const op = c.base ?? c.op;
+  const kind = op === 'softmax' || op === 'logSoftmax' ? 'copy' : 'read';
   const second = data.t ?? data.y;
-  const xVec = data.x.length % 4 === 0 && (!second || second.length % 4 === 0);
-  const code = kind === 'copy' ? copyShader(xVec) : readShader(xVec, data.t ? 'i32' : 'f32');
+  const half = !!data.words;
+  if (half && kind === 'read' && second && !data.t) throw new Error('the half floor reads int32 targets only');
+  const src = data.words ?? data.x; // half logits: their bytes as 32-bit words
+  const xVec = src.length % 4 === 0 && (!second || second.length % 4 === 0);
+  const code = kind === 'copy' ? copyShader(xVec, half) : readShader(xVec, data.t ? 'i32' : 'f32', half);
   const pipe = pipeline(device, code);
-  const xb = uploadBuffer(device, data.x);
+  const xb = uploadBuffer(device, src);
   const yb = second ? uploadBuffer(device, second) : device.createBuffer({ size: 16, usage: STORAGE });
-  const outBytes = kind === 'copy' ? data.x.byteLength : 0;
-  const elements = xVec ? data.x.length / 4 : data.x.length;
+  const outBytes = kind === 'copy' ? src.byteLength : 0;
+  const elements = xVec ? src.length / 4 : src.length;
   const maxGroups = Math.max(...candidates(device, elements));
   const ob = device.createBuffer({ size: kind === 'copy' ? Math.ceil(outBytes / 16) * 16 : maxGroups * WG * 8, usage: STORAGE | COPY_SRC });
   const small = device.createBuffer({ size: 8, usage: MAP_READ | COPY_DST });
   const big = kind === 'copy' ? device.createBuffer({ size: Math.ceil(outBytes / 16) * 16, usage: MAP_READ | COPY_DST }) : undefined;
-  const host = kind === 'copy' ? new Float32Array(data.x.length) : undefined;
+  const View = src.constructor; // Float32Array, or Uint32Array for half words
+  const host = kind === 'copy' ? new View(src.length) : undefined;
   const bindGroup = device.createBindGroup({
     layout: pipe.getBindGroupLayout(0),
     entries: kind === 'copy'
-      ? [{ binding: 0, resource: { buffer: xb, size: data.x.byteLength } }, { binding: 1, resource: { buffer: ob, size: data.x.byteLength } }]
-      : [{ binding: 0, resource: { buffer: xb, size: data.x.byteLength } }, { binding: 1, resource: second ? { buffer: yb, size: second.byteLength } : { buffer: yb } }, { binding: 2, resource: { buffer: ob } }],
+      ? [{ binding: 0, resource: { buffer: xb, size: src.byteLength } }, { binding: 1, resource: { buffer: ob, size: src.byteLength } }]
+      : [{ binding: 0, resource: { buffer: xb, size: src.byteLength } }, { binding: 1, resource: second ? { buffer: yb, size: second.byteLength } : { buffer: yb } }, { binding: 2, resource: { buffer: ob } }],
   });
   let groups = 64;
 
   /** One pass; `upload` writes the inputs first; reduced ops read a scalar back, copy e2e reads the output. */
   async function once(upload) {
     if (upload) {
-      device.queue.writeBuffer(xb, 0, data.x);
+      device.queue.writeBuffer(xb, 0, src);
       if (second) device.queue.writeBuffer(yb, 0, second);
     }
     const enc = device.createCommandEncoder();
@@ -122,13 +148,13 @@ export async function gpuFloor(device, c, data, { tuneRuns = 2 } = {}) {
     device.queue.submit([enc.finish()]);
     if (kind === 'read') {
       await small.mapAsync(MAP_READ);
-      const v = new Float32Array(small.getMappedRange())[0];
+      const v = new View(small.getMappedRange())[0];
       small.unmap();
       return v;
     }
     if (upload) {
       await big.mapAsync(MAP_READ);
-      host.set(new Float32Array(big.getMappedRange(), 0, data.x.length));
+      host.set(new View(big.getMappedRange(), 0, src.length));
       big.unmap();
       return host;
     }
@@ -152,10 +178,11 @@ export async function gpuFloor(device, c, data, { tuneRuns = 2 } = {}) {
   groups = pick;
 
   async function result() {
-    if (kind === 'copy') return readBuffer(device, ob, data.x.length * 4);
-    const o = await readBuffer(device, ob, groups * WG * 8);
+    if (kind === 'copy') return readBuffer(device, ob, src.byteLength, View);
+    const o = await readBuffer(device, ob, groups * WG * 8, View);
     let sx = 0, sy = 0;
-    for (let i = 0; i < groups * WG; i++) { sx += o[2 * i]; sy += o[2 * i + 1]; }
+    if (half) for (let i = 0; i < groups * WG; i++) { sx = (sx + o[2 * i]) % 4294967296; sy = (sy + o[2 * i + 1]) % 4294967296; }
+    else for (let i = 0; i < groups * WG; i++) { sx += o[2 * i]; sy += o[2 * i + 1]; }
     return second ? [sx, sy] : [sx];
   }
 

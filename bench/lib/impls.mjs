@@ -6,13 +6,20 @@
 // upload and download included) and 'resident' (inputs already on the device; softmax outputs and
 // the ceGrad gradient stay there). CPU implementations run 'host': inputs in the implementation's own form, made beforehand
 // (Float32Array for this library and plain JS, a tensor for TF.js and ONNX Runtime).
+//
+// Half-precision cases (cases.mjs HALF_OPS: `c.base` is the float32 op, `c.dtype` the logits' dtype)
+// give this library the raw bits ({ data: Uint16Array, shape, dtype } on the host, a buffer of packed
+// halves with `dtype` on the device); half outputs are read back as bits. The floors read the half
+// bytes as 32-bit words. Plain JS has no half form: it skips them.
 
-import { CE_Z } from './cases.mjs';
+import { CE_Z, isHalf } from './cases.mjs';
 import { readBuffer, uploadBuffer } from './gpu-floor.mjs';
 import { wasmFloor, wasmMemory } from './wasm-floor.mjs';
 
 const ALL = () => true;
 const shapeOf = (c, d) => (c.op === 'bce' ? [d.n] : [d.N, d.C]);
+/** The logits as the library takes them: a float32 host tensor, or the half bits with their dtype. */
+const hostInput = (d, shape) => (d.bits ? { data: d.bits, shape, dtype: d.dtype } : { data: d.x, shape });
 
 /** Awaits a value; host tensors {data} become their data. */
 const plain = (r) => (r && typeof r === 'object' && 'data' in r && !(r instanceof Float32Array) ? r.data : r);
@@ -21,15 +28,16 @@ const plainGrad = (r) => ({ loss: r.loss, grad: r.grad.data });
 
 /** The library called with host arrays (either backend): the timed call and how to read its result. */
 function hostCall(losses, c, d, shape) {
+  const x = hostInput(d, shape);
   const call = {
-    ce: () => losses.crossEntropy({ data: d.x, shape }, d.t),
-    bce: () => losses.binaryCrossEntropyWithLogits({ data: d.x, shape }, d.y),
-    softmax: () => losses.softmax({ data: d.x, shape }),
-    logSoftmax: () => losses.logSoftmax({ data: d.x, shape }),
-    ceGrad: () => losses.crossEntropy({ data: d.x, shape }, d.t, { grad: true }),
-    ceZ: () => losses.crossEntropy({ data: d.x, shape }, d.t, CE_Z),
-  }[c.op];
-  return { run: call, read: c.op === 'ceGrad' ? plainGrad : (r) => plain(r), dispose() {} };
+    ce: () => losses.crossEntropy(x, d.t),
+    bce: () => losses.binaryCrossEntropyWithLogits(x, d.y),
+    softmax: () => losses.softmax(x),
+    logSoftmax: () => losses.logSoftmax(x),
+    ceGrad: () => losses.crossEntropy(x, d.t, { grad: true }),
+    ceZ: () => losses.crossEntropy(x, d.t, CE_Z),
+  }[c.base];
+  return { run: call, read: c.base === 'ceGrad' ? plainGrad : (r) => plain(r), dispose() {} };
 }
 
 /** webgpu-losses on its WebGPU backend (`losses.device` holds the resident inputs). */
@@ -42,10 +50,10 @@ export function libraryGpu(losses) {
       if (mode === 'end-to-end') {
         return hostCall(losses, c, d, shape);
       }
-      const xb = uploadBuffer(device, d.x);
+      const xb = uploadBuffer(device, d.words ?? d.x);
       const second = d.t ?? d.y;
       const yb = second ? uploadBuffer(device, second) : undefined;
-      const x = { buffer: xb, shape };
+      const x = d.words ? { buffer: xb, shape, dtype: d.dtype } : { buffer: xb, shape };
       const call = {
         ce: () => losses.crossEntropy(x, { buffer: yb, shape: [d.N], dtype: 'int32' }),
         ceZ: () => losses.crossEntropy(x, { buffer: yb, shape: [d.N], dtype: 'int32' }, CE_Z),
@@ -58,8 +66,8 @@ export function libraryGpu(losses) {
           await device.queue.onSubmittedWorkDone();
           return r;
         },
-      }[c.op];
-      if (c.op === 'ceGrad') {
+      }[c.base];
+      if (c.base === 'ceGrad') {
         return {
           run: call,
           read: async (r) => ({ loss: r.loss, grad: await readBuffer(device, r.grad.buffer, d.x.length * 4) }),
@@ -67,9 +75,15 @@ export function libraryGpu(losses) {
           dispose() { xb.destroy(); yb?.destroy(); },
         };
       }
+      // A device output comes back as float32, or as half bits (2 bytes an element, whole words).
+      const outBytes = (r) => (r.dtype === 'float16' || r.dtype === 'bfloat16' ? 4 * Math.ceil(d.x.length / 2) : 4 * d.x.length);
       return {
         run: call,
-        read: (r) => (r && r.buffer ? readBuffer(device, r.buffer, d.x.length * 4) : r),
+        read: async (r) => (r && r.buffer
+          ? r.dtype === 'float16' || r.dtype === 'bfloat16'
+            ? new Uint16Array((await readBuffer(device, r.buffer, outBytes(r), Uint32Array)).buffer, 0, d.x.length)
+            : readBuffer(device, r.buffer, outBytes(r))
+          : r),
         release: (r) => r?.buffer?.destroy(),
         dispose() { xb.destroy(); yb?.destroy(); },
       };
@@ -92,7 +106,7 @@ export function libraryCpu(losses) {
  * a plain running sum over rows; JS numbers, so float64 arithmetic on float32 inputs).
  */
 export const plainJs = {
-  impl: 'plain-js', device: 'cpu', role: 'baseline', modes: ['host'], supports: ALL,
+  impl: 'plain-js', device: 'cpu', role: 'baseline', modes: ['host'], supports: (op) => !isHalf(op),
   prepare(c, d) {
     const { x } = d;
     const run = {
@@ -193,22 +207,35 @@ function jsSum(a) {
   return (s0 + s1) + (s2 + s3);
 }
 
+/** Σ of 32-bit words modulo 2^32 (int32 adds, 4 accumulators): the read floor of half logits. */
+function jsWordSum(a) {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const n = a.length, n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) { s0 = (s0 + a[i]) | 0; s1 = (s1 + a[i + 1]) | 0; s2 = (s2 + a[i + 2]) | 0; s3 = (s3 + a[i + 3]) | 0; }
+  for (let i = n4; i < n; i++) s0 = (s0 + a[i]) | 0;
+  return (s0 + s1 + s2 + s3) >>> 0;
+}
+
 /**
  * The plain-JS CPU floor: read every input once (4 accumulators), or copy the logits for softmax. For
- * 'ceGrad' this is the cross-entropy read floor (logits and targets read once).
+ * 'ceGrad' this is the cross-entropy read floor (logits and targets read once). Half logits are read
+ * (or copied) as 32-bit words, two halves each.
  */
 export const floorJs = {
   impl: 'floor-js', device: 'cpu', role: 'floor', modes: ['host'], supports: ALL,
   prepare(c, d) {
     const second = d.t ?? d.y;
-    if (c.op === 'softmax' || c.op === 'logSoftmax') {
-      const out = new Float32Array(d.x.length);
+    const src = d.words ?? d.x;
+    if (c.base === 'softmax' || c.base === 'logSoftmax') {
+      const out = new (src.constructor)(src.length);
       return {
-        run: async () => { const x = d.x; for (let i = 0; i < x.length; i++) out[i] = x[i]; return out; },
+        run: async () => { const x = src; for (let i = 0; i < x.length; i++) out[i] = x[i]; return out; },
         read: (r) => r, dispose() {},
       };
     }
-    return { run: async () => (second ? [jsSum(d.x), jsSum(second)] : [jsSum(d.x)]), read: (r) => r, dispose() {} };
+    const words = d.words && new Int32Array(d.words.buffer, d.words.byteOffset, d.words.length);
+    const first = words ? () => jsWordSum(words) : () => jsSum(d.x);
+    return { run: async () => (second ? [first(), jsSum(second)] : [first()]), read: (r) => r, dispose() {} };
   },
 };
 
@@ -219,24 +246,30 @@ export const floorWasm = {
     const w = await wasmFloor();
     if (!w) throw new Error('WebAssembly SIMD is not available');
     const second = d.t ?? d.y;
-    const xb = d.x.byteLength, sb = second ? second.byteLength : 0;
+    const src = d.words ?? d.x; // half logits: their bytes as 32-bit words
+    const View = src.constructor;
+    const xb = src.byteLength, sb = second ? second.byteLength : 0;
     const xo = 0, so = Math.ceil(xb / 64) * 64;
     const buf = wasmMemory(w, so + Math.max(sb, xb) + 64);
-    new Float32Array(buf, xo, d.x.length).set(d.x);
+    new View(buf, xo, src.length).set(src);
     if (second) new (second.constructor)(buf, so, second.length).set(second);
     const body = (bytes) => bytes - (bytes % 64);
     const tail = (arr, bytes) => { let s = 0; for (let i = body(bytes) / 4; i < arr.length; i++) s += arr[i]; return s; };
     const mem = () => w.mem.buffer;
-    if (c.op === 'softmax' || c.op === 'logSoftmax') {
+    if (c.base === 'softmax' || c.base === 'logSoftmax') {
       return {
         run: async () => { w.copy(xo, so, body(xb)); return undefined; },
-        read: () => { const out = new Float32Array(mem(), so, d.x.length).slice(); const x = new Float32Array(mem(), xo, d.x.length); for (let i = body(xb) / 4; i < d.x.length; i++) out[i] = x[i]; return out; },
+        read: () => { const out = new View(mem(), so, src.length).slice(); const x = new View(mem(), xo, src.length); for (let i = body(xb) / 4; i < src.length; i++) out[i] = x[i]; return out; },
         dispose() {},
       };
     }
+    // Half words: i32x4 adds (modulo 2^32, like the other floors' word sums).
+    const first = d.words
+      ? () => (w.sumi(xo, body(xb)) + tail(new Uint32Array(mem(), xo, src.length), xb)) >>> 0
+      : () => w.sumf(xo, body(xb)) + tail(new Float32Array(mem(), xo, src.length), xb);
     return {
       run: async () => {
-        const r = [w.sumf(xo, body(xb)) + tail(new Float32Array(mem(), xo, d.x.length), xb)];
+        const r = [first()];
         if (second) r.push(d.t ? w.sumi(so, body(sb)) + tail(new Int32Array(mem(), so, second.length), sb)
           : w.sumf(so, body(sb)) + tail(new Float32Array(mem(), so, second.length), sb));
         return r;

@@ -30,7 +30,7 @@ class Msg {
 }
 
 /** TensorProto.DataType */
-export const FLOAT = 1, INT32 = 6;
+export const FLOAT = 1, INT32 = 6, FLOAT16 = 10;
 
 /** ValueInfoProto{name, type: TypeProto{tensor_type: {elem_type, shape{dim[dim_value | dim_param]}}}}. */
 function valueInfo(name, elemType, dims) {
@@ -84,12 +84,12 @@ export function crossEntropyModel() {
   });
 }
 
-/** Softmax or LogSoftmax over the last axis. */
-export function rowModel(op) {
+/** Softmax or LogSoftmax over the last axis; input and output of `elemType` (FLOAT, or FLOAT16). */
+export function rowModel(op, elemType = FLOAT) {
   return model({
     nodes: [node(op, ['x'], ['y'], { axis: -1 })],
-    inputs: [['x', FLOAT, ['N', 'C']]],
-    outputs: [['y', FLOAT, ['N', 'C']]],
+    inputs: [['x', elemType, ['N', 'C']]],
+    outputs: [['y', elemType, ['N', 'C']]],
   });
 }
 

@@ -1,7 +1,7 @@
 // Ratios, the text/markdown/HTML tables and the SVG chart, from result rows (suite.mjs). Shared by
 // the Node runner and the page, so both show the same numbers the same way.
 
-import { OP_LABELS } from './cases.mjs';
+import { baseOp, isHalf, OP_LABELS } from './cases.mjs';
 
 const key = (r) => `${r.env}|${r.op}|${r.shape}`;
 const timed = (r) => typeof r.median_ms === 'number';
@@ -10,7 +10,9 @@ const timed = (r) => typeof r.median_ms === 'number';
  * Adds to every row, within its environment and case only (so one adapter's floors never meet
  * another's): ratio_floor = median / floor median, where the floor is floor-gpu of the same mode for
  * GPU rows and the faster of floor-js / floor-wasm for CPU rows; ratio_best_baseline = median / the
- * fastest correct baseline (TF.js, ONNX Runtime, plain JS) of that case and environment.
+ * fastest correct baseline (TF.js, ONNX Runtime, plain JS) of that case and environment. Rows of a
+ * half-precision case (cases.mjs HALF_OPS) also get speedup_f32 = the median of the same implementation,
+ * device and mode on the float32 case of the same op and shape ÷ their median (> 1: faster on halves).
  */
 export function addRatios(rows) {
   const groups = new Map();
@@ -31,6 +33,12 @@ export function addRatios(rows) {
       r.best_baseline = best && r.role !== 'floor' ? `${best.impl} ${best.mode}` : null;
     }
   }
+  for (const r of rows) {
+    if (!isHalf(r.op) || !timed(r)) continue;
+    const f32 = rows.find((x) => x.env === r.env && x.op === baseOp(r.op) && x.shape === r.shape && x.impl === r.impl
+      && x.device === r.device && x.mode === r.mode && timed(x));
+    r.speedup_f32 = f32 ? f32.median_ms / r.median_ms : null;
+  }
   return rows;
 }
 
@@ -40,10 +48,13 @@ export const fmtGbps = (v) => (typeof v !== 'number' ? '—' : v >= 10 ? v.toFix
 export const fmtErr = (v) => (typeof v !== 'number' ? '—' : v === 0 ? '0' : v.toExponential(1));
 const status = (r) => (r.error ? 'FAILED' : r.ok ? 'ok' : 'WRONG');
 
-const COLUMNS = ['env', 'impl', 'dev', 'mode', 'median ms', 'min', 'max', 'runs', 'GB/s', '×floor', '×best', 'max_rel_err', 'check'];
+const COLUMNS = ['env', 'impl', 'dev', 'mode', 'median ms', 'min', 'max', 'runs', 'GB/s', '×floor', '×best', 'speed-up vs f32', 'max_rel_err', 'check'];
+/** Columns 4 … NUM_LAST are numbers (right-aligned); the last one is the check. */
+const NUM_LAST = 12, CHECK = 13;
+const num = (i) => i >= 4 && i <= NUM_LAST;
 function cells(r) {
   return [r.env, r.impl, r.device, r.mode, fmtMs(r.median_ms), fmtMs(r.min_ms), fmtMs(r.max_ms), String(r.runs), fmtGbps(r.gbps),
-    fmtX(r.ratio_floor), fmtX(r.ratio_best_baseline), fmtErr(r.max_rel_err), status(r)];
+    fmtX(r.ratio_floor), fmtX(r.ratio_best_baseline), fmtX(r.speedup_f32), fmtErr(r.max_rel_err), status(r)];
 }
 
 /** Rows in display order: case by case, environment, then floors, this library, baselines. */
@@ -63,7 +74,7 @@ export function textTable(rows) {
   let last;
   const all = ordered(rows);
   const widths = COLUMNS.map((c, i) => Math.max(c.length, ...all.map((r) => cells(r)[i].length)));
-  const line = (vals) => vals.map((v, i) => (i >= 4 && i <= 11 ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ');
+  const line = (vals) => vals.map((v, i) => (num(i) ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ');
   for (const r of all) {
     const k = `${r.op}|${r.shape}`;
     if (k !== last) {
@@ -82,11 +93,11 @@ export function markdownTable(rows) {
   for (const r of ordered(rows)) {
     const k = `${r.op}|${r.shape}`;
     if (k !== last) {
-      out.push('', `**${caseTitle(r.op, r.shape)}**`, '', `| ${COLUMNS.join(' | ')} |`, `|${COLUMNS.map((_, i) => (i >= 4 && i <= 11 ? '---:' : '---')).join('|')}|`);
+      out.push('', `**${caseTitle(r.op, r.shape)}**`, '', `| ${COLUMNS.join(' | ')} |`, `|${COLUMNS.map((_, i) => (num(i) ? '---:' : '---')).join('|')}|`);
       last = k;
     }
     const c = cells(r);
-    if (c[12] !== 'ok') c[12] = `**${c[12]}**`;
+    if (c[CHECK] !== 'ok') c[CHECK] = `**${c[CHECK]}**`;
     out.push(`| ${c.join(' | ')} |`);
   }
   return out.join('\n');
@@ -103,7 +114,7 @@ export function htmlTable(rows) {
     const k = `${r.op}|${r.shape}`;
     if (k !== last) { body.push(`<tr class="case"><th colspan="${COLUMNS.length}">${esc(caseTitle(r.op, r.shape))}</th></tr>`); last = k; }
     const c = cells(r);
-    body.push(`<tr class="${r.role} ${status(r).toLowerCase()}" title="${esc(r.note ?? '')}">${c.map((v, i) => `<td${i >= 4 && i <= 11 ? ' class="num"' : ''}>${esc(v)}</td>`).join('')}</tr>`);
+    body.push(`<tr class="${r.role} ${status(r).toLowerCase()}" title="${esc(r.note ?? '')}">${c.map((v, i) => `<td${num(i) ? ' class="num"' : ''}>${esc(v)}</td>`).join('')}</tr>`);
   }
   return `<table class="results">${head}<tbody>${body.join('')}</tbody></table>`;
 }
@@ -153,7 +164,8 @@ export function svgChart({ header, rows }) {
           parts.push(`<text x="${LABEL - 6}" y="${y + BAR - 3}" class="lbl" text-anchor="end">${esc(label)}</text>`);
           if (timed(r)) {
             const w = Math.max(1, x(r.gbps) - LABEL);
-            parts.push(`<rect x="${LABEL}" y="${y}" width="${w.toFixed(1)}" height="${BAR}" fill="${COLORS[r.impl] ?? '#999'}"${ok ? '' : ' stroke="#d00" stroke-width="1.5" fill-opacity="0.35"'}><title>${esc(`${label}: ${fmtMs(r.median_ms)} ms, ${fmtGbps(r.gbps)} GB/s, ${fmtX(r.ratio_floor)} floor, err ${fmtErr(r.max_rel_err)}`)}</title></rect>`);
+            const f32 = typeof r.speedup_f32 === 'number' ? `, ${fmtX(r.speedup_f32)} the float32 speed` : '';
+            parts.push(`<rect x="${LABEL}" y="${y}" width="${w.toFixed(1)}" height="${BAR}" fill="${COLORS[r.impl] ?? '#999'}"${ok ? '' : ' stroke="#d00" stroke-width="1.5" fill-opacity="0.35"'}><title>${esc(`${label}: ${fmtMs(r.median_ms)} ms, ${fmtGbps(r.gbps)} GB/s, ${fmtX(r.ratio_floor)} floor${f32}, err ${fmtErr(r.max_rel_err)}`)}</title></rect>`);
             const v = `${fmtMs(r.median_ms)} ms · ${r.ratio_floor ? `${fmtX(r.ratio_floor)} floor` : `${fmtGbps(r.gbps)} GB/s`}`;
             parts.push(`<text x="${LABEL + PLOT + 6}" y="${y + BAR - 3}" class="val${ok ? '' : ' bad'}">${esc(ok ? v : `✗ ${r.error ? 'failed' : 'wrong'} · ${v}`)}</text>`);
           } else {
@@ -236,8 +248,9 @@ export function evaluateTargets(rows) {
   const envs = [...new Set(rows.map((r) => r.env))];
   const push = (target, env, c, value, met, detail) => out.push({ target, env, case: c, value, met, detail });
   for (const env of envs) {
-    // Issue 4's floor targets are about the forward ops; 'ceGrad' (issue 5) is reported below, not targeted.
-    for (const r of rows.filter((x) => x.env === env && x.impl === 'webgpu-losses' && x.device === 'gpu' && x.op !== 'ceGrad' && timed(x))) {
+    // Issue 4's floor targets are about the forward ops; 'ceGrad' (issue 5) and the half-precision ops
+    // (issue 11) are reported below, not targeted.
+    for (const r of rows.filter((x) => x.env === env && x.impl === 'webgpu-losses' && x.device === 'gpu' && x.op !== 'ceGrad' && !isHalf(x.op) && timed(x))) {
       if (r.mode === 'resident' && r.ratio_floor) push('GPU resident ≤ 2× read floor', env, `${r.op} ${r.shape}`, `${fmtX(r.ratio_floor)} floor`, r.ratio_floor <= 2 && r.ok);
       if (r.mode === 'end-to-end' && r.ratio_floor) push('GPU end-to-end ≤ 3× (floor + upload)', env, `${r.op} ${r.shape}`, `${fmtX(r.ratio_floor)} floor`, r.ratio_floor <= 3 && r.ok);
     }
@@ -265,6 +278,11 @@ export function evaluateTargets(rows) {
       if (plainCe) push(`CE + z-loss + softcap vs plain CE, this library (${how}) (report only)`, env, `ceZ ${r.shape}`, `${(r.median_ms / plainCe.median_ms).toFixed(2)}× the time`, null);
       const tf = find(rows, env, `tfjs-${r.device === 'gpu' ? 'webgpu' : 'wasm'}`, r.device, 'ceZ', r.shape, r.device === 'gpu' ? r.mode : undefined);
       if (tf) push(`CE + z-loss + softcap vs ${tf.impl} (${how}) (report only)`, env, `ceZ ${r.shape}`, `${(tf.median_ms / r.median_ms).toFixed(1)}× faster`, null);
+    }
+    // Issue 11: half-precision logits against the float32 case (and the half read floor).
+    for (const r of rows.filter((x) => x.env === env && x.impl === 'webgpu-losses' && isHalf(x.op) && timed(x))) {
+      const how = `${r.device}${r.device === 'gpu' ? `, ${r.mode}` : ''}`;
+      if (typeof r.speedup_f32 === 'number') push(`half vs float32 logits (${how}) (report only)`, env, `${r.op} ${r.shape}`, `${fmtX(r.speedup_f32)} the float32 speed (${fmtX(r.ratio_floor)} half floor)${r.ok ? '' : ' WRONG'}`, null);
     }
     for (const r of rows.filter((x) => x.env === env && x.impl === 'webgpu-losses' && x.device === 'cpu' && x.op === 'bce' && timed(x))) {
       const twasm = find(rows, env, 'tfjs-wasm', 'cpu', 'bce', r.shape);

@@ -20,7 +20,7 @@ export async function runSuite({ env, impls, cases, timing, only, onProgress = (
     for (const impl of impls) {
       if (only && only.length && impl.role !== 'floor' && !only.includes(impl.impl) && !only.includes(`${impl.impl}:${impl.device}`)) continue;
       if (!impl.supports(c.op)) continue;
-      for (const mode of impl.modes) plan.push({ c, impl, mode });
+      for (const mode of impl.modesFor?.(c.op) ?? impl.modes) plan.push({ c, impl, mode });
     }
   }
   let done = 0;

@@ -60,7 +60,7 @@ export async function browserEnvironment({ log = () => {} } = {}) {
     header.onnxruntime = ort.env.versions?.web ?? ort.env.versions?.common;
     impls.push(ortImpl(ort, { impl: 'ort-web-wasm', ep: 'wasm' }));
     if (header.adapter) {
-      impls.push(ortImpl(ort, { impl: 'ort-web-webgpu', ep: 'webgpu', device: 'gpu', ops: ['softmax'], gpuDevice: () => ort.env.webgpu.device }));
+      impls.push(ortImpl(ort, { impl: 'ort-web-webgpu', ep: 'webgpu', device: 'gpu', ops: ['softmax', 'softmaxF16'], gpuDevice: () => ort.env.webgpu.device }));
     }
   } catch (err) {
     log(`ONNX Runtime Web unavailable: ${err.message}`);

@@ -9,7 +9,9 @@ import type { CreateLossesOptions } from '../types.js';
 import { acquireDevice } from './device.js';
 import type { DeviceHandle } from './device.js';
 import { Half } from '../dtype.js';
-import { runElementGrad, runElementSum, runElementwise, runPack, runRowGrad, runRows, runRowSums } from './dispatch.js';
+import { componentsOf } from '../eval/metrics.js';
+import type { EvalEngine } from '../eval/evaluator.js';
+import { readFloats, runElementGrad, runElementSum, runElementwise, runEvalBatch, runPack, runRowGrad, runRows, runRowSums } from './dispatch.js';
 import type { GpuContext } from './dispatch.js';
 import { Kernels } from './kernels.js';
 import { BufferPool } from './pool.js';
@@ -125,6 +127,40 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
       // A result lives on the device it was made on: a lost one has taken it along.
       if (state.lost !== undefined) return Promise.reject(new LossError(`the GPU device was lost before the result was converted to ${dtype} (${state.lost})`));
       return scoped(state, `${dtype} result`, (ctx) => runPack(ctx, src, n, dtype, into));
+    },
+    evalEngine(ks, bins): EvalEngine {
+      const n = componentsOf(ks, bins);
+      // Ping-pong pairs on the device that made them: a batch adds `pairs[0]` into `pairs[1]`,
+      // which becomes current only if the batch had no bad row.
+      let home: State | undefined, pairs: GPUBuffer[] = [];
+      const live = (what: string): State => {
+        if (disposed) throw new LossError(`${what}: this Losses object was disposed`);
+        if (home && (home !== state || state.lost !== undefined)) throw new LossError(`${what}: the GPU device was lost, and with it the evaluator's sums`);
+        if (state.lost !== undefined) throw new LossError(`${what}: the GPU device was lost (${state.lost})`);
+        if (!home) {
+          home = state;
+          const device = state.ctx.device;
+          pairs = [0, 1].map(() => device.createBuffer({ size: Math.ceil((8 * n) / 16) * 16, usage: 128 | 4 | 8 }));
+          device.queue.writeBuffer(pairs[0], 0, new Float32Array(2 * n));
+        }
+        return home;
+      };
+      return {
+        async add(job, perRow, device) {
+          const s = live(job.method);
+          const res = await scoped(s, job.method, (ctx) => runEvalBatch(ctx, job, pairs[0], pairs[1], perRow, device));
+          if (!res.bad) pairs.reverse();
+          return res;
+        },
+        async read() {
+          const s = live('evaluator.result');
+          return scoped(s, 'evaluator.result', (ctx) => readFloats(ctx, pairs[0], 2 * n));
+        },
+        dispose() {
+          for (const b of pairs) b.destroy();
+          pairs = [];
+        },
+      };
     },
     dispose() {
       if (disposed) return;

@@ -12,6 +12,8 @@ import { ELEMENT_OPS, ROW_OPS } from '../registry.js';
 import { isDevice } from '../shapes.js';
 import { planReduce, planRows } from '../plan.js';
 import type { AdapterProfile, ReducePlan, RowPlan } from '../plan.js';
+import { R } from '../eval/metrics.js';
+import type { BadRow, EvalJob } from '../eval/metrics.js';
 import type { Constants, Family, Kernels, Variant } from './kernels.js';
 import { F32_OPERANDS, GSCALE, PARAM_BYTES, packParams, SLOTS, STORAGE_SLOTS } from './interface.js';
 import type { Operands, Params, Slot } from './interface.js';
@@ -514,4 +516,70 @@ export async function runPack(ctx: GpuContext, src: GPUBuffer | Float32Array, n:
     if (!(src instanceof Float32Array)) src.destroy();
     return dst;
   });
+}
+
+/**
+ * One evaluator batch (src/eval/): the row records (one pass over the logits), then the batch's
+ * records added to the pairs `from` into the pairs `to`; reads back only the status words (the
+ * first bad rows) and, with `perRow` on the host, each row's loss and rank.
+ */
+export async function runEvalBatch(ctx: GpuContext, job: EvalJob, from: GPUBuffer, to: GPUBuffer, perRow: boolean, device: boolean):
+  Promise<{ bad?: BadRow; loss?: Float32Array | GPUBuffer; rank?: Int32Array | GPUBuffer }> {
+  const call = new Call(ctx);
+  return finish(call, async () => {
+    const { outer, C, inner, rows } = job.layout;
+    const WG = 64;
+    const floatLabels = job.binary && !(job.target instanceof Int32Array) && !(isDevice(job.target) && (job.target.dtype === 'int32' || job.target.dtype === 'int64'));
+    const lb = floatLabels ? 4 : labelBytes(job.target as I32Data);
+    const records = call.output(rows * R);
+    const status = call.buffer(16);
+    ctx.device.queue.writeBuffer(status, 0, new Uint32Array([0, 0xffffffff, 0xffffffff, 0]));
+    const x = call.input(job.x);
+    const t = call.input(job.target as F32Data | I32Data);
+    const perSlice = inner * Math.max(C, R, lb / 4);
+    const slices = Math.floor(maxFloats(ctx) / perSlice);
+    if (slices < 1) throw new LossError(`${job.method}: one slice of ${C * inner} logits exceeds the device's largest binding`);
+    const operands = { x: dtypeOf(job.x), y: floatLabels ? dtypeOf(job.target as F32Data) : 'float32' as FloatDtype };
+    for (let s0 = 0; s0 < outer; s0 += slices) {
+      const n = Math.min(slices, outer - s0), r0 = s0 * inner, nRows = n * inner;
+      const xr = range(x, s0 * C * inner, n * C * inner, bytesOf(job.x));
+      const tr = range(t, r0, nRows, floatLabels ? bytesOf(job.target as F32Data) : lb);
+      const or = range(records, r0 * R, nRows * R);
+      const bindings: Bindings = { x: xr, ...(floatLabels ? { y: tr } : { labels: tr }), out: or, status };
+      const params: Params = { rows: nRows, C, inner, xOff: xr.delta, tOff: tr.delta, oOff: or.delta, itemBase: r0, ignoreIndex: job.ignoreIndex };
+      if (job.binary) {
+        call.dispatch('evaluate', 'evalBinary', variant(ctx, 1, operands), { WG, LABELS64: lb === 8, LABELS_FLOAT: floatLabels }, Math.ceil(nRows / WG), params, bindings);
+      } else {
+        call.dispatch('evaluate', 'evalRows', variant(ctx, 1, operands), { WG, LABELS64: lb === 8 }, nRows, params, bindings);
+      }
+    }
+    // The records of a batch are bound whole here: a batch's rows·32 bytes must fit one binding.
+    if (rows * R * 4 > ctx.profile.maxBindingBytes) throw new LossError(`${job.method}: a batch of ${rows} rows is too large for one evaluation pass here; add smaller batches`);
+    const ks = call.input(new Float32Array(job.ks));
+    call.dispatch('evaluate', 'evalAccumulate', variant(ctx, 1), { WG }, 1,
+      { rows, bins: job.bins, nks: job.ks.length, xOff: 0 }, { x: records, y: from, weight: ks, out: to });
+    let loss: GPUBuffer | undefined, rank: GPUBuffer | undefined;
+    if (perRow) {
+      loss = device ? call.owned(rows) : call.output(rows);
+      rank = device ? call.owned(rows) : call.output(rows);
+      call.dispatch('evaluate', 'evalPerRow', variant(ctx, 1), { WG }, Math.ceil(rows / WG), { rows, xOff: 0, oOff: 0 }, { x: records, out: loss, status: rank });
+    }
+    const reads = [{ buffer: status, floats: 4 }, ...(perRow && !device ? [{ buffer: loss!, floats: rows }, { buffer: rank!, floats: rows }] : [])];
+    const data = await call.read(reads);
+    const words = new Uint32Array(data[0].buffer);
+    const nanRow = words[2], labelRow = words[1];
+    if (nanRow !== 0xffffffff || labelRow !== 0xffffffff) {
+      if (device) [loss, rank].forEach((b) => b?.destroy());
+      return { bad: nanRow <= labelRow ? { kind: 'nan', row: nanRow } : { kind: 'label', row: labelRow } };
+    }
+    if (!perRow) return {};
+    if (device) return { loss, rank };
+    return { loss: data[1], rank: new Int32Array(data[2].buffer) };
+  });
+}
+
+/** Reads `floats` floats of a buffer back (the evaluator's pairs). */
+export async function readFloats(ctx: GpuContext, buffer: GPUBuffer, floats: number): Promise<Float32Array> {
+  const call = new Call(ctx);
+  return finish(call, async () => (await call.read([{ buffer, floats }]))[0]);
 }

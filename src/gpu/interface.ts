@@ -43,6 +43,8 @@ const PARAMS = [
   ['softcap', 'f32', 0, 'cross-entropy: logit softcap c (0 = none)'],
   ['gamma', 'f32', 0, 'focal γ (cross-entropy: 0 = none; sigmoid focal: any)'],
   ['alpha', 'f32', 0, 'sigmoid focal: α (negative = no α weighting)'],
+  ['bins', 'u32', 1, 'evaluator: confidence bins'],
+  ['nks', 'u32', 0, 'evaluator: hits components (their k in weight)'],
 ] as const satisfies readonly (readonly [string, Scalar, number, string])[];
 
 export type ParamName = (typeof PARAMS)[number][0];

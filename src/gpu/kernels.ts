@@ -5,6 +5,7 @@
  */
 import commonWgsl from '../../shaders/common.wgsl?raw';
 import elementwiseWgsl from '../../shaders/elementwise.wgsl?raw';
+import evaluateWgsl from '../../shaders/evaluate.wgsl?raw';
 import halfWgsl from '../../shaders/half.wgsl?raw';
 import lanesSharedWgsl from '../../shaders/lanes-shared.wgsl?raw';
 import lanesSubgroupWgsl from '../../shaders/lanes-subgroup.wgsl?raw';
@@ -19,7 +20,7 @@ import rowsWgsl from '../../shaders/rows.wgsl?raw';
 import { layoutEntries, operandAccessors, preamble } from './interface.js';
 import type { Operands } from './interface.js';
 
-export type Family = 'rows' | 'reduceRecords' | 'reduceElements' | 'elementwise' | 'pack';
+export type Family = 'rows' | 'reduceRecords' | 'reduceElements' | 'elementwise' | 'pack' | 'evaluate';
 
 const SOURCES: Record<Family, string[]> = {
   rows: [rowsWgsl],
@@ -27,6 +28,7 @@ const SOURCES: Record<Family, string[]> = {
   reduceElements: [elementwiseWgsl, reduceWgsl],
   elementwise: [elementwiseWgsl],
   pack: [packWgsl],
+  evaluate: [evaluateWgsl],
 };
 
 const TEMPLATES = { f32: f32Wgsl, f32x4: f32x4Wgsl, half: halfOperandWgsl, halfx4: halfx4Wgsl };

@@ -145,6 +145,7 @@ export function streamed(single: Backend, unitFloats: () => number): Backend {
       return oversized(job, go) ? elementGrad(job, spec) : single.elementGrad(job, spec);
     },
     pack: single.pack && ((src, n, dtype, into) => single.pack!(src, n, dtype, into)),
+    evalEngine: single.evalEngine && ((ks, bins) => single.evalEngine!(ks, bins)),
     dispose: () => single.dispose(),
   };
 }
