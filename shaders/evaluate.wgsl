@@ -55,7 +55,19 @@ fn evalRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
     if (isNan(v)) { nan = true; continue; }
     if (valid && (v > xt || (v == xt && i32(c) < t))) { rank += 1u; }
     if (isNegInf(v)) { continue; }
-    st = evalMerge(st, vec4<f32>(v, 1.0, 0.0, 1.0));
+    if (v > st.x) { // a new max: rescale what was summed (one exp an element either way)
+      if (isNegInf(st.x)) {
+        st = vec4<f32>(v, 1.0, 0.0, 1.0);
+      } else {
+        let d = st.x - v;
+        let f = exp(d);
+        st = vec4<f32>(v, st.y * f + 1.0, (st.z + d * st.y) * f, st.w * f * f + 1.0);
+      }
+    } else {
+      let d = v - st.x;
+      let e = exp(d);
+      st = vec4<f32>(st.x, st.y + e, st.z + e * d, st.w + e * e);
+    }
   }
   if (nan) { atomicMin(&status[2], P.itemBase + r); }
   evalState[li] = st;
