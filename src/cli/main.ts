@@ -37,7 +37,7 @@ Metrics:
 Run:
   --backend B            auto (WebGPU through the optional 'webgpu' package when it finds an
                          adapter, else the CPU), webgpu or cpu (default auto)
-  --batch-rows N         rows per batch (default: about 64 MiB of logits)
+  --batch-rows N         rows per batch (default: about 64 MiB of logits, at most 1048576 rows)
   --json                 print exactly one JSON object with the metrics on stdout
   -h, --help             this text
   --version              the package's version
@@ -237,8 +237,13 @@ class Progress {
 
 // ---------------------------------------------------------------- eval
 
-/** Rows per batch by default: as many as fit in about 64 MiB of logits (at least one). */
+/**
+ * Rows per batch by default: as many as fit in about 64 MiB of logits (at least one), and at most
+ * 1 Mi rows: the evaluator keeps a 32-byte record per row of a batch in one storage binding
+ * (128 MiB under WebGPU's default limits), which narrow rows (binary, a few classes) would overflow.
+ */
 const DEFAULT_BATCH_BYTES = 64 * MiB;
+const DEFAULT_MAX_BATCH_ROWS = 1 << 20;
 
 interface Pair { logits: Batch; labels: Batch }
 
@@ -258,7 +263,7 @@ async function evaluate(a: EvalArgs, stderr: NodeJS.WriteStream): Promise<{ resu
     files.push(labels);
     checkPair(logits, labels, a.binary);
     const rows = logits.rows;
-    const batchRows = Math.min(Math.max(1, rows), a.batchRows ?? Math.max(1, Math.floor(DEFAULT_BATCH_BYTES / Math.max(1, logits.rowBytes))));
+    const batchRows = Math.min(Math.max(1, rows), a.batchRows ?? Math.max(1, Math.min(DEFAULT_MAX_BATCH_ROWS, Math.floor(DEFAULT_BATCH_BYTES / Math.max(1, logits.rowBytes)))));
 
     const opened = await openLosses(a.backend);
     losses = opened.losses;
@@ -289,7 +294,8 @@ async function evaluate(a: EvalArgs, stderr: NodeJS.WriteStream): Promise<{ resu
           await ev.add(batch.logits as never, batch.labels as never);
         } catch (err) {
           const count = Math.min(batchRows, rows - start);
-          throw new LossError(`batch ${batches} (rows ${start}..${start + count - 1} of the files): ${oneLine(err)}`, { cause: err });
+          // The evaluator names the batch and its row; the files' row range locates it.
+          throw new LossError(`rows ${start}..${start + count - 1} of the files: ${oneLine(err)}`, { cause: err });
         }
         batches++;
         progress.update(Math.min(rows, start + batchRows));
@@ -375,6 +381,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that went away (`| head`) ends the output, not the process with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+});
 // Exits explicitly once the output is flushed: a WebGPU instance may keep the event loop alive.
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

@@ -7,7 +7,9 @@
  * - strict TypeScript (skipLibCheck false) without WebGPU types, with moduleResolution bundler and
  *   node16, compiling every .d.ts the tarball ships; and with @webgpu/types (its GPUBuffer exactly);
  * - a Vite app (importing `webgpu-losses/ort` too), built, served and loaded in headless Chromium with
- *   WebGPU (backend 'webgpu') and without (backend 'cpu'), checking the loss each time.
+ *   WebGPU (backend 'webgpu') and without (backend 'cpu'), checking the loss each time;
+ * - the `webgpu-losses` command (the bin): `npx webgpu-losses --help`, and `eval` of the same case
+ *   from .npy files.
  * dist/ must be built (`npm test` builds it first).
  */
 import { spawn } from 'node:child_process';
@@ -20,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesOf, npyBytes } from '../cli/writers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const APPS = fileURLToPath(new URL('./apps/', import.meta.url));
@@ -92,7 +95,7 @@ afterAll(() => {
 it('the tarball holds the built JS and typings, the README and the LICENSE, and nothing else', () => {
   expect(packedFiles).toEqual(expect.arrayContaining([
     'package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/types.d.ts',
-    'dist/ort.js', 'dist/tfjs.js', 'dist/interop/ort.d.ts', 'dist/interop/tfjs.d.ts',
+    'dist/ort.js', 'dist/tfjs.js', 'dist/interop/ort.d.ts', 'dist/interop/tfjs.d.ts', 'dist/cli.js',
   ]));
   const unexpected = packedFiles.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts))$/.test(f));
   expect(unexpected).toEqual([]);
@@ -126,6 +129,33 @@ describe('Node consumers', () => {
     } else {
       expect(res.interop.fromTfjs).toBe('function');
     }
+  });
+});
+
+describe('the webgpu-losses command', () => {
+  it('npx webgpu-losses --help prints the usage', async () => {
+    const r = await run('npx', ['--no-install', '--offline', '--cache', join(dir, '.npm-cache'), 'webgpu-losses', '--help'], dir, npmEnv);
+    expect(r.code, r.out).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: webgpu-losses eval --logits FILE --labels FILE/);
+  });
+
+  it('eval --json computes the case from .npy files on the CPU', async () => {
+    writeFileSync(join(dir, 'logits.npy'), npyBytes('<f4', CASE.shape, bytesOf(new Float32Array(CASE.logits))));
+    writeFileSync(join(dir, 'labels.npy'), npyBytes('<i8', [CASE.labels.length], bytesOf(BigInt64Array.from(CASE.labels, BigInt))));
+    const r = await run(join(dir, 'node_modules/.bin/webgpu-losses'), ['eval', '--logits', 'logits.npy', '--labels', 'labels.npy', '--backend', 'cpu', '--json'], dir);
+    expect(r.code, r.out).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.count).toBe(4);
+    expect(closeToRef(res.crossEntropy), `crossEntropy ${res.crossEntropy}, float64 ${REF}`).toBe(true);
+  });
+
+  it('dist/cli.js imports the library from ./index.js (not a copy) and otherwise only Node and the optional webgpu', () => {
+    const code = readFileSync(join(dir, 'node_modules/webgpu-losses/dist/cli.js'), 'utf8');
+    expect(code.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const specifiers = [...code.matchAll(/^import\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/gm)].map((m) => m[1] ?? m[2]);
+    expect(specifiers).toContain('./index.js');
+    for (const s of specifiers) expect(s).toMatch(/^(\.\/index\.js|node:[\w/]+|webgpu)$/);
+    expect(code).not.toMatch(/function createLosses/);
   });
 });
 
