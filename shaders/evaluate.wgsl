@@ -1,6 +1,6 @@
 // The streaming evaluator (src/eval/metrics.ts has the same arithmetic): `evalRows` writes each
 // row's record (counted, loss, entropy, brier, confidence, rank of the target) from one pass over
-// its logits, a workgroup a row; `evalBinary` the records of sigmoid outputs, an invocation a row;
+// its logits, LANES invocations a row; `evalBinary` the records of sigmoid outputs, an invocation a row;
 // `evalAccumulate` adds a batch's records to the Kahan pairs of every component (one invocation a
 // component, rows in order: fixed-order sums, reproducible for a batching), from pairs `y` into
 // pairs `out`; `evalPerRow` copies each row's loss to `out` and its rank (an i32) to `status`.
@@ -36,21 +36,25 @@ fn storeRecord(r: u32, counted: f32, loss: f32, entropy: f32, brier: f32, conf: 
   out[o + 7u] = 0.0;
 }
 
+// LANES invocations a row (WG / LANES rows a workgroup): lane l folds classes l, l + LANES, …, then
+// the lanes of a row merge in a halving tree in workgroup memory.
 @compute @workgroup_size(WG)
 fn evalRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let r = groupIndex(wid); // the same in the whole workgroup
-  if (r >= P.rows) { return; }
+  let lane = li % LANES;
+  let r = groupIndex(wid) * (WG / LANES) + li / LANES;
+  let live = r < P.rows; // no early return: every invocation reaches the barriers
   let o = r / P.inner;
   let base = P.xOff + o * P.C * P.inner + (r - o * P.inner);
-  let t = labelAt(P.tOff + r);
+  var t = P.ignoreIndex;
+  if (live) { t = labelAt(P.tOff + r); }
   let ignored = t == P.ignoreIndex;
-  let valid = !ignored && t >= 0 && u32(t) < P.C;
+  let valid = live && !ignored && t >= 0 && u32(t) < P.C;
   var xt = 0.0;
   if (valid) { xt = xAt(base + u32(t) * P.inner); }
   var st = vec4<f32>(P.negInf, 0.0, 0.0, 0.0);
   var rank = 0u;
   var nan = false;
-  for (var c = li; c < P.C; c += WG) {
+  for (var c = lane; live && c < P.C; c += LANES) {
     let v = xAt(base + c * P.inner);
     if (isNan(v)) { nan = true; continue; }
     if (valid && (v > xt || (v == xt && i32(c) < t))) { rank += 1u; }
@@ -70,23 +74,27 @@ fn evalRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
     }
   }
   if (nan) { atomicMin(&status[2], P.itemBase + r); }
-  evalState[li] = st;
-  evalRank[li] = rank;
-  workgroupBarrier();
-  for (var h = WG / 2u; h >= 1u; h = h / 2u) {
-    if (li < h) {
-      evalState[li] = evalMerge(evalState[li], evalState[li + h]);
-      evalRank[li] += evalRank[li + h];
-    }
+  if (LANES > 1u) {
+    evalState[li] = st;
+    evalRank[li] = rank;
     workgroupBarrier();
+    for (var h = LANES / 2u; h >= 1u; h = h / 2u) {
+      if (lane < h) {
+        evalState[li] = evalMerge(evalState[li], evalState[li + h]);
+        evalRank[li] += evalRank[li + h];
+      }
+      workgroupBarrier();
+    }
+    st = evalState[li];
+    rank = evalRank[li];
   }
-  if (li != 0u) { return; }
+  if (lane != 0u || !live) { return; }
   if (!valid) {
     if (!ignored) { atomicMin(&status[1], P.itemBase + r); }
     storeRecord(r, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0);
     return;
   }
-  let s = evalState[0];
+  let s = st;
   let ls = log(s.y);
   let inv = 1.0 / s.y;
   var pt = 0.0;
@@ -95,7 +103,7 @@ fn evalRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
     pt = exp(xt - s.x) * inv;
     loss = (s.x + ls) - xt;
   }
-  storeRecord(r, 1.0, loss, ls - s.z * inv, (s.w * (inv * inv) - 2.0 * pt) + 1.0, inv, f32(evalRank[0]));
+  storeRecord(r, 1.0, loss, ls - s.z * inv, (s.w * (inv * inv) - 2.0 * pt) + 1.0, inv, f32(rank));
 }
 
 @compute @workgroup_size(WG)
