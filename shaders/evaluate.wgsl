@@ -1,9 +1,9 @@
 // The streaming evaluator (src/eval/metrics.ts has the same arithmetic): `evalRows` writes each
 // row's record (counted, loss, entropy, brier, confidence, rank of the target) from one pass over
 // its logits, LANES invocations a row; `evalBinary` the records of sigmoid outputs, an invocation a row;
-// `evalAccumulate` adds a batch's records to the Kahan pairs of every component (one invocation a
-// component, rows in order: fixed-order sums, reproducible for a batching), from pairs `y` into
-// pairs `out`; `evalPerRow` copies each row's loss to `out` and its rank (an i32) to `status`.
+// `evalAccumulate` adds a batch's records to the Kahan triples of every component (one invocation a
+// component, rows in order: fixed-order sums, reproducible for a batching), from triples `y` into
+// triples `out`; `evalPerRow` copies each row's loss to `out` and its rank (an i32) to `status`.
 // status[1] and status[2] take the first row with a bad label and with a NaN logit.
 
 const REC: u32 = 8u; // floats per record (R in src/eval/metrics.ts)
@@ -12,16 +12,30 @@ override LABELS_FLOAT: bool = false; // binary labels as floats in y (else class
 var<workgroup> evalState: array<vec4<f32>, WG>;
 var<workgroup> evalRank: array<u32, WG>;
 
-// Two states (m, s, a = Σ e·(x − m), q = Σ e²) rescaled to their common max and added.
+// A row's state (m, r, a, w): its max m and, leaving out one maximal element (whose term is
+// exactly 1), r = Σe, a = Σe·(x − m), w = Σe² with e = e^(x − m); see src/eval/metrics.ts.
+// Two states merged: the larger max is kept, the other state's left-out element joins the sums.
 fn evalMerge(u: vec4<f32>, v: vec4<f32>) -> vec4<f32> {
-  if (isNegInf(u.x)) { return v; }
   if (isNegInf(v.x)) { return u; }
-  let M = max(u.x, v.x);
-  let du = u.x - M;
-  let dv = v.x - M;
-  let fu = exp(du);
-  let fv = exp(dv);
-  return vec4<f32>(M, u.y * fu + v.y * fv, (u.z + du * u.y) * fu + (v.z + dv * v.y) * fv, u.w * fu * fu + v.w * fv * fv);
+  if (isNegInf(u.x)) { return v; }
+  var hi = u;
+  var lo = v;
+  if (v.x > u.x) { hi = v; lo = u; }
+  let d = lo.x - hi.x;
+  let f = exp(d);
+  let s = lo.y + 1.0;
+  return vec4<f32>(hi.x, hi.y + s * f, hi.z + (lo.z + d * s) * f, hi.w + (lo.w + 1.0) * (f * f));
+}
+
+// log(1 + v) for v ≥ 0 to about an ulp (WGSL has no log1p): below 1/16 its series (error < v^8/8,
+// relative 1e-10), since an adapter's log near 1 may be good only absolutely (SwiftShader's, by
+// log2, put confident rows' mean loss 5e-6 off); above, log(u)·v/(u − 1) (src/cpu/elementwise.ts).
+fn log1pE(v: f32) -> f32 {
+  if (v < 0.0625) {
+    return v * (1.0 - v * (0.5 - v * (0.33333334 - v * (0.25 - v * (0.2 - v * (0.16666667 - v * 0.14285715))))));
+  }
+  let u = 1.0 + v;
+  return log(u) * (v / (u - 1.0));
 }
 
 fn storeRecord(r: u32, counted: f32, loss: f32, entropy: f32, brier: f32, conf: f32, rank: f32) {
@@ -59,14 +73,13 @@ fn evalRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
     if (isNan(v)) { nan = true; continue; }
     if (valid && (v > xt || (v == xt && i32(c) < t))) { rank += 1u; }
     if (isNegInf(v)) { continue; }
-    if (v > st.x) { // a new max: rescale what was summed (one exp an element either way)
-      if (isNegInf(st.x)) {
-        st = vec4<f32>(v, 1.0, 0.0, 1.0);
-      } else {
-        let d = st.x - v;
-        let f = exp(d);
-        st = vec4<f32>(v, st.y * f + 1.0, (st.z + d * st.y) * f, st.w * f * f + 1.0);
-      }
+    if (isNegInf(st.x)) {
+      st = vec4<f32>(v, 0.0, 0.0, 0.0);
+    } else if (v > st.x) { // a new max: the old sums rescaled, the old max now among them
+      let d = st.x - v;
+      let f = exp(d);
+      let s = st.y + 1.0;
+      st = vec4<f32>(v, s * f, (st.z + d * s) * f, (st.w + 1.0) * (f * f));
     } else {
       let d = v - st.x;
       let e = exp(d);
@@ -94,16 +107,18 @@ fn evalRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
     storeRecord(r, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0);
     return;
   }
-  let s = st;
-  let ls = log(s.y);
-  let inv = 1.0 / s.y;
-  var pt = 0.0;
+  let ls = log1pE(st.y);
+  let inv = 1.0 / (1.0 + st.y);
+  let top = xt == st.x;
+  var et = 0.0;
   var loss = -P.negInf;
   if (!isNegInf(xt)) {
-    pt = exp(xt - s.x) * inv;
-    loss = (s.x + ls) - xt;
+    et = exp(xt - st.x);
+    loss = (st.x - xt) + ls;
   }
-  storeRecord(r, 1.0, loss, ls - s.z * inv, (s.w * (inv * inv) - 2.0 * pt) + 1.0, inv, f32(rank));
+  let rest = select((1.0 + st.y) - et, st.y, top); // Σ_{c≠t} e_c
+  let others = select((st.w + 1.0) - et * et, st.w, top); // Σ_{c≠t} e_c²
+  storeRecord(r, 1.0, loss, ls - st.z * inv, (rest * rest + others) * (inv * inv), inv, f32(rank));
 }
 
 @compute @workgroup_size(WG)
@@ -127,11 +142,11 @@ fn evalBinary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     storeRecord(r, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0);
     return;
   }
-  let p = 1.0 / (1.0 + exp(-x));
-  let L = log(1.0 + exp(-abs(x)));
+  let L = log1pE(exp(-abs(x)));
   let loss = select(-(y * x), (1.0 - y) * x, x >= 0.0) + L;
-  let up = p >= 0.5;
-  storeRecord(r, 1.0, loss, 0.0, (p - y) * (p - y), select(1.0 - p, p, up), select(1.0, 0.0, select(0.0, 1.0, up) == y));
+  let miss = 1.0 / (1.0 + exp(select(-x, x, y == 1.0))); // |p − y| = σ(∓x), never 1 − p
+  let up = x >= 0.0;
+  storeRecord(r, 1.0, loss, 0.0, miss * miss, 1.0 / (1.0 + exp(-abs(x))), select(1.0, 0.0, select(0.0, 1.0, up) == y));
 }
 
 // Component j of record r (componentValue in src/eval/metrics.ts).
@@ -152,22 +167,28 @@ fn componentValue(r: u32, j: u32) -> f32 {
   return conf;
 }
 
+// Kahan triples (sum, c, special) per component, as `accumulate` in src/eval/metrics.ts: infinite
+// and NaN values, and sums that overflow, go to `special` (added by addS, which no adapter folds).
 @compute @workgroup_size(WG)
 fn evalAccumulate(@builtin(local_invocation_index) li: u32) {
   let n = 4u + P.nks + 3u * P.bins;
   for (var j = li; j < n; j += WG) {
-    var sum = yAt(2u * j);
-    var c = yAt(2u * j + 1u);
+    var sum = yAt(3u * j);
+    var c = yAt(3u * j + 1u);
+    var spec = yAt(3u * j + 2u);
     for (var r = 0u; r < P.rows; r++) {
       let v = componentValue(r, j);
       if (v == 0.0) { continue; }
+      if (!isFinite(v)) { spec = addS(spec, v); continue; }
       let d = v - c;
       let t = sum + d;
+      if (!isFinite(t)) { spec = addS(spec, t); sum = 0.0; c = 0.0; continue; }
       c = (t - sum) - d;
       sum = t;
     }
-    out[2u * j] = sum;
-    out[2u * j + 1u] = c;
+    out[3u * j] = sum;
+    out[3u * j + 1u] = c;
+    out[3u * j + 2u] = spec;
   }
 }
 

@@ -11,7 +11,7 @@ import type { EvaluationResult, Evaluator, EvaluatorOptions } from '../types.js'
 import {
   booleanOf, fail, floatTarget, floatTensor, ignoreIndexOf, indexTarget, isI32, looksLikeIndices, optionsOf, show,
 } from '../validate.js';
-import { accumulate, componentsOf, hostRecords, metricsOf, R } from './metrics.js';
+import { accumulate, componentsOf, hostRecords, metricsOf, R, W } from './metrics.js';
 import type { BadRow, EvalJob } from './metrics.js';
 
 const M = 'evaluator';
@@ -26,7 +26,7 @@ export interface EvalEngine {
 }
 
 export function cpuEngine(ks: readonly number[], bins: number): EvalEngine {
-  let acc = new Float32Array(2 * componentsOf(ks, bins));
+  let acc = new Float32Array(W * componentsOf(ks, bins));
   return {
     async add(job, perRow, device) {
       if (device) fail(M, "output 'device' needs the webgpu backend; this one is cpu");
@@ -93,8 +93,6 @@ export function createEvaluator(options: unknown, engineOf: (ks: readonly number
       layout = layoutOf(t.shape, 1);
       labelShape = t.shape.filter((_, i) => i !== 1);
       if (layout.C === 0) fail(m, 'logits have no classes');
-      if (classes !== undefined && layout.C !== classes) fail(m, `logits have ${layout.C} classes, earlier batches ${classes}`);
-      classes = layout.C;
     }
     let target: Int32Array | F32Data;
     if (binary && !looksLikeIndices(labels)) target = floatTarget(m, labels, labelShape, 'labels');
@@ -125,12 +123,15 @@ export function createEvaluator(options: unknown, engineOf: (ks: readonly number
       const snap = <T>(d: T): T => (ArrayBuffer.isView(d) ? ((d as unknown as Float32Array).slice() as unknown as T) : d);
       job = { ...job, x: job.x instanceof Float32Array ? job.x.slice() : 'bits' in job.x ? job.x.slice() : job.x, target: snap(job.target) };
       return serial(async () => {
+        // The class count is fixed by the first batch accepted (a rejected batch leaves no trace).
+        if (!binary && classes !== undefined && job.layout.C !== classes) fail(`${M}.add (batch ${batch})`, `logits have ${job.layout.C} classes, earlier batches ${classes}`);
         const res = await engine.add(job, perRow, device);
         if (res.bad) {
           const what = res.bad.kind === 'nan' ? 'the logits hold NaN' : binary ? 'the label is not 0, 1 or ignoreIndex' : `the label is out of range [0, ${job.layout.C}) and not ignoreIndex`;
           throw new LossError(`${M}.add: batch ${batch}, row ${res.bad.row}: ${what}`);
         }
         rows += job.layout.rows;
+        if (!binary) classes ??= job.layout.C;
         if (!perRow) return undefined;
         const shape = [job.layout.rows];
         const asTensor = (d: Float32Array | Int32Array | GPUBuffer, dtype: 'float32' | 'int32') =>

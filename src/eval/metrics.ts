@@ -4,9 +4,15 @@
  * shaders/evaluate.wgsl computes the same records and the same fixed-order compensated sums.
  *
  * A row's record (R floats): counted (0/1), loss, entropy, brier, confidence, rank of the target
- * (−1 when ignored). Components (each a Kahan pair (sum, c) kept in float32, in this order):
- * count, loss, entropy, brier, hits@k for each k, then per confidence bin: rows, correct, confidence.
+ * (−1 when ignored). Components (each a Kahan triple (sum, c, special) kept in float32, in this
+ * order): count, loss, entropy, brier, hits@k for each k, then per confidence bin: rows, correct,
+ * confidence. Infinite and NaN values (and sums that overflow) go to `special`, as in reduce.wgsl.
+ *
+ * Confident rows keep their precision: a row's sums leave out one maximal element (whose term is
+ * exactly 1), r = Σe − 1 and w = Σe² − 1, so log Σe = log1p(r) and 1 − p_t is r/Σe when the
+ * target is maximal; Brier is (1 − p_t)² + Σ_{c≠t} p_c², never Σp² − 2p_t + 1.
  */
+import { log1p } from '../cpu/elementwise.js';
 import { decodeTable, Half } from '../dtype.js';
 import type { F32Data, Layout } from '../jobs.js';
 
@@ -74,11 +80,11 @@ export function hostRecords(job: EvalJob): { rec: Float32Array; bad?: BadRow } {
       binaryRecord(at(base), label(r), job.ignoreIndex, rec, q, r, flag);
       continue;
     }
-    let m = -Infinity, nan = false;
+    let m = -Infinity, top = -1, nan = false;
     for (let c = 0; c < C; c++) {
       const v = at(base + c * inner);
       if (v !== v) nan = true;
-      else if (v > m) m = v;
+      else if (v > m) [m, top] = [v, c];
     }
     if (nan) flag('nan', r);
     const t = label(r);
@@ -91,29 +97,43 @@ export function hostRecords(job: EvalJob): { rec: Float32Array; bad?: BadRow } {
       continue;
     }
     const xt = at(base + t * inner);
-    let s = 0, a = 0, q2 = 0, rank = 0;
+    let rest = 0, a = 0, w = 0, rank = 0;
     for (let c = 0; c < C; c++) {
       const v = at(base + c * inner);
       if (v > xt || (v === xt && c < t)) rank++;
-      if (v === -Infinity) continue;
+      if (v === -Infinity || c === top) continue;
       const d = f32(v - m), e = f32(Math.exp(d));
-      s = f32(s + e);
+      rest = f32(rest + e);
       a = f32(a + f32(e * d));
-      q2 = f32(q2 + f32(e * e));
+      w = f32(w + f32(e * e));
     }
-    const ls = f32(Math.log(s)), inv = f32(1 / s);
-    const pt = xt === -Infinity ? 0 : f32(f32(Math.exp(f32(xt - m))) * inv);
-    rec[q] = 1;
-    rec[q + 1] = xt === -Infinity ? Infinity : f32(f32(m + ls) - xt);
-    rec[q + 2] = f32(ls - f32(a * inv));
-    rec[q + 3] = f32(f32(f32(q2 * f32(inv * inv)) - f32(2 * pt)) + 1);
-    rec[q + 4] = inv;
-    rec[q + 5] = rank;
+    rowRecord(rec, q, m, rest, a, w, xt, rank);
   }
   return { rec, bad };
 }
 
-/** A binary row: BCE with logits, the 0.5 decision, confidence max(p, 1 − p), (p − y)². */
+/**
+ * A row's record from its max m, r = Σe − 1, a = Σe·(x − m), w = Σe² − 1 (e = e^(x − m)), the
+ * target's logit and rank (the same formulas as evalRecord in shaders/evaluate.wgsl).
+ */
+export function rowRecord(rec: Float32Array, q: number, m: number, r: number, a: number, w: number, xt: number, rank: number): void {
+  const ls = log1p(r), s = f32(1 + r), inv = f32(1 / s);
+  const top = xt === m;
+  const et = xt === -Infinity ? 0 : f32(Math.exp(f32(xt - m)));
+  const rest = top ? r : f32(s - et); // Σ_{c≠t} e_c
+  const others = top ? w : f32(f32(w + 1) - f32(et * et)); // Σ_{c≠t} e_c²
+  rec[q] = 1;
+  rec[q + 1] = xt === -Infinity ? Infinity : f32(f32(m - xt) + ls);
+  rec[q + 2] = f32(ls - f32(a * inv));
+  rec[q + 3] = f32(f32(f32(rest * rest) + others) * f32(inv * inv));
+  rec[q + 4] = inv;
+  rec[q + 5] = rank;
+}
+
+/** σ(v) = 1/(1 + e^−v). */
+const sigmoid = (v: number) => f32(1 / f32(1 + f32(Math.exp(-v))));
+
+/** A binary row: BCE with logits, the 0.5 decision (x ≥ 0), confidence σ(|x|), Brier from σ of ±x (no 1 − p). */
 function binaryRecord(x: number, y: number, ignoreIndex: number, rec: Float32Array, q: number, r: number,
   flag: (kind: BadRow['kind'], row: number) => void): void {
   if (x !== x) flag('nan', r);
@@ -125,35 +145,49 @@ function binaryRecord(x: number, y: number, ignoreIndex: number, rec: Float32Arr
     flag('label', r);
     return;
   }
-  const p = f32(1 / f32(1 + f32(Math.exp(-x))));
-  const L = f32(Math.log(f32(1 + f32(Math.exp(-Math.abs(x))))));
+  const L = log1p(f32(Math.exp(-Math.abs(x))));
+  const miss = y === 1 ? sigmoid(-x) : sigmoid(x); // |p − y|
   rec[q] = 1;
   rec[q + 1] = f32((x >= 0 ? f32(f32(1 - y) * x) : f32(-f32(y * x))) + L);
-  rec[q + 3] = f32(f32(p - y) * f32(p - y));
-  rec[q + 4] = p >= 0.5 ? p : f32(1 - p);
-  rec[q + 5] = (p >= 0.5 ? 1 : 0) === y ? 0 : 1;
+  rec[q + 3] = f32(miss * miss);
+  rec[q + 4] = sigmoid(Math.abs(x));
+  rec[q + 5] = (x >= 0 ? 1 : 0) === y ? 0 : 1;
 }
 
-/** Adds a batch's records to the Kahan pairs `acc` (2 floats a component), component by component, rows in order. */
+/** Floats of accumulated state a component. */
+export const W = 3;
+
+/** Adds a batch's records to the Kahan triples `acc`, component by component, rows in order. */
 export function accumulate(acc: Float32Array, rec: Float32Array, rows: number, ks: readonly number[], bins: number): void {
   const n = componentsOf(ks, bins);
   for (let j = 0; j < n; j++) {
-    let sum = acc[2 * j], c = acc[2 * j + 1];
+    let sum = acc[W * j], c = acc[W * j + 1], spec = acc[W * j + 2];
     for (let r = 0; r < rows; r++) {
       const v = componentValue(rec, r * R, j, ks, bins);
       if (v === 0) continue; // adding 0 changes nothing (as on the GPU)
+      if (!Number.isFinite(v)) {
+        spec = f32(spec + v);
+        continue;
+      }
       const y = f32(v - c), t = f32(sum + y);
+      if (!Number.isFinite(t)) { // overflow: set aside, start again
+        spec = f32(spec + t);
+        sum = 0;
+        c = 0;
+        continue;
+      }
       c = f32(f32(t - sum) - y);
       sum = t;
     }
-    acc[2 * j] = sum;
-    acc[2 * j + 1] = c;
+    acc[W * j] = sum;
+    acc[W * j + 1] = c;
+    acc[W * j + 2] = spec;
   }
 }
 
-/** The metrics from the accumulated pairs (totals sum − c, in float64). */
+/** The metrics from the accumulated triples (totals (sum − c) + special, in float64). */
 export function metricsOf(acc: Float32Array, rows: number, ks: readonly number[], bins: number, binary: boolean): { rows: number; count: number } & Record<string, number> {
-  const total = (j: number) => acc[2 * j] - acc[2 * j + 1];
+  const total = (j: number) => acc[W * j] - acc[W * j + 1] + acc[W * j + 2];
   const count = total(0);
   const mean = (j: number) => total(j) / count;
   let ece = 0;

@@ -9,7 +9,7 @@ import type { CreateLossesOptions } from '../types.js';
 import { acquireDevice } from './device.js';
 import type { DeviceHandle } from './device.js';
 import { Half } from '../dtype.js';
-import { componentsOf } from '../eval/metrics.js';
+import { componentsOf, W } from '../eval/metrics.js';
 import type { EvalEngine } from '../eval/evaluator.js';
 import { readFloats, runElementGrad, runElementSum, runElementwise, runEvalBatch, runPack, runRowGrad, runRows, runRowSums } from './dispatch.js';
 import type { GpuContext } from './dispatch.js';
@@ -140,8 +140,8 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
         if (!home) {
           home = state;
           const device = state.ctx.device;
-          pairs = [0, 1].map(() => device.createBuffer({ size: Math.ceil((8 * n) / 16) * 16, usage: 128 | 4 | 8 }));
-          device.queue.writeBuffer(pairs[0], 0, new Float32Array(2 * n));
+          pairs = [0, 1].map(() => device.createBuffer({ size: Math.ceil((4 * W * n) / 16) * 16, usage: 128 | 4 | 8 }));
+          device.queue.writeBuffer(pairs[0], 0, new Float32Array(W * n));
         }
         return home;
       };
@@ -154,7 +154,7 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
         },
         async read() {
           const s = live('evaluator.result');
-          return scoped(s, 'evaluator.result', (ctx) => readFloats(ctx, pairs[0], 2 * n));
+          return scoped(s, 'evaluator.result', (ctx) => readFloats(ctx, pairs[0], W * n));
         },
         dispose() {
           for (const b of pairs) b.destroy();
