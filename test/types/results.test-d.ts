@@ -5,7 +5,7 @@
 import { expectTypeOf } from 'vitest';
 import { createLosses } from '../../src/index.js';
 import type {
-  BceOptions, BceWithLogitsOptions, CreateLossesOptions, CrossEntropyOptions, DeviceTensor, EntropyOptions,
+  BceOptions, BceWithLogitsOptions, CreateLossesOptions, CrossEntropyOptions, DeviceTensor, EntropyOptions, EvaluationResult,
   HalfTensor, HostTensor, KlDivOptions, Losses, NllLossOptions, Reduction, SoftmaxOptions,
 } from '../../src/index.js';
 
@@ -149,3 +149,10 @@ declare const dAny: DeviceTensor;
 expectTypeOf(losses.sigmoid(dAny)).resolves.toEqualTypeOf<HostTensor | HalfTensor>();
 // @ts-expect-error: outputDtype is a float dtype
 void losses.softmax(x, { outputDtype: 'int32' });
+
+// The evaluator.
+const ev = losses.evaluator({ topK: [5], calibrationBins: 15 });
+expectTypeOf(ev.result()).resolves.toEqualTypeOf<EvaluationResult>();
+expectTypeOf(ev.result()).resolves.toHaveProperty('count').toEqualTypeOf<number>();
+// @ts-expect-error: calibrationBins is a number
+losses.evaluator({ calibrationBins: '15' });
