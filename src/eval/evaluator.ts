@@ -4,6 +4,7 @@
  * accumulation into pairs that stay with the backend (device buffers on WebGPU); `result()` reads
  * them once. A rejected batch leaves the accumulated pairs as they were.
  */
+import { Half } from '../dtype.js';
 import { LossError } from '../errors.js';
 import type { F32Data, Layout } from '../jobs.js';
 import { isDevice, layoutOf } from '../shapes.js';
@@ -20,7 +21,12 @@ const M = 'evaluator';
 export interface EvalEngine {
   /** Adds the batch unless it has a bad row (then the pairs are unchanged). */
   add(job: EvalJob, perRow: boolean, device: boolean): Promise<{ bad?: BadRow; loss?: Float32Array | GPUBuffer; rank?: Int32Array | GPUBuffer }>;
-  /** The pairs (sum, c) of every component. */
+  /**
+   * Takes the batch's host operands now (the caller may refill its arrays at once): the WebGPU
+   * engine uploads them, so a batch's upload overlaps the batches before it; `release` after `add`.
+   */
+  stage(job: EvalJob): { job: EvalJob; release(): void };
+  /** The triples (sum, c, special) of every component. */
   read(): Promise<Float32Array>;
   dispose(): void;
 }
@@ -44,6 +50,10 @@ export function cpuEngine(ks: readonly number[], bins: number): EvalEngine {
         rank[r] = rec[r * R + 5];
       }
       return { loss, rank };
+    },
+    stage(job) {
+      const copy = <T>(d: T): T => (ArrayBuffer.isView(d) || d instanceof Half ? (d as unknown as Float32Array).slice() as unknown as T : d);
+      return { job: { ...job, x: copy(job.x), target: copy(job.target) }, release() {} };
     },
     async read() {
       return acc.slice();
@@ -118,11 +128,15 @@ export function createEvaluator(options: unknown, engineOf: (ks: readonly number
       } catch (err) {
         return Promise.reject(err);
       }
-      // The batch's inputs are read (uploaded or computed) when its turn comes: host arrays are
-      // copied now, so the caller may refill them at once.
-      const snap = <T>(d: T): T => (ArrayBuffer.isView(d) ? ((d as unknown as Float32Array).slice() as unknown as T) : d);
-      job = { ...job, x: job.x instanceof Float32Array ? job.x.slice() : 'bits' in job.x ? job.x.slice() : job.x, target: snap(job.target) };
+      let staged: ReturnType<EvalEngine['stage']>;
+      try {
+        staged = engine.stage(job);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      job = staged.job;
       return serial(async () => {
+       try {
         // The class count is fixed by the first batch accepted (a rejected batch leaves no trace).
         if (!binary && classes !== undefined && job.layout.C !== classes) fail(`${M}.add (batch ${batch})`, `logits have ${job.layout.C} classes, earlier batches ${classes}`);
         const res = await engine.add(job, perRow, device);
@@ -137,6 +151,9 @@ export function createEvaluator(options: unknown, engineOf: (ks: readonly number
         const asTensor = (d: Float32Array | Int32Array | GPUBuffer, dtype: 'float32' | 'int32') =>
           d instanceof Float32Array || d instanceof Int32Array ? { data: d, shape } : { buffer: d, shape, dtype };
         return { loss: asTensor(res.loss!, 'float32'), rank: asTensor(res.rank!, 'int32') } as never;
+       } finally {
+        staged.release();
+       }
       });
     },
     result() {

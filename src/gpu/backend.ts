@@ -11,7 +11,7 @@ import type { DeviceHandle } from './device.js';
 import { Half } from '../dtype.js';
 import { componentsOf, W } from '../eval/metrics.js';
 import type { EvalEngine } from '../eval/evaluator.js';
-import { readFloats, runElementGrad, runElementSum, runElementwise, runEvalBatch, runPack, runRowGrad, runRows, runRowSums } from './dispatch.js';
+import { readFloats, upload, runElementGrad, runElementSum, runElementwise, runEvalBatch, runPack, runRowGrad, runRows, runRowSums } from './dispatch.js';
 import type { GpuContext } from './dispatch.js';
 import { Kernels } from './kernels.js';
 import { BufferPool } from './pool.js';
@@ -151,6 +151,18 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
           const res = await scoped(s, job.method, (ctx) => runEvalBatch(ctx, job, pairs[0], pairs[1], perRow, device));
           if (!res.bad) pairs.reverse();
           return res;
+        },
+        stage(job) {
+          const s = live(job.method);
+          const made: GPUBuffer[] = [];
+          const up = <T>(d: T): T => {
+            if (!(ArrayBuffer.isView(d) || d instanceof Half)) return d;
+            const b = upload(s.ctx.device, d as unknown as Float32Array | Int32Array | Half);
+            made.push(b);
+            const dtype = d instanceof Half ? d.dtype : d instanceof Int32Array ? 'int32' : 'float32';
+            return { buffer: b, shape: [(d as unknown as { length: number }).length], dtype } as unknown as T;
+          };
+          return { job: { ...job, x: up(job.x), target: up(job.target) }, release: () => made.forEach((b) => b.destroy()) };
         },
         async read() {
           const s = live('evaluator.result');

@@ -65,6 +65,28 @@ function wholeTiles(n: number, ...ops: (F32Data | undefined)[]): boolean {
   return ops.every((d) => d === undefined || !isDevice(d) || dtypeOf(d) === 'float32' || d.buffer.size >= Math.ceil((2 * n) / 8) * 8);
 }
 
+type HostData = Float32Array | Int32Array | Half;
+
+/** Bytes of the buffer a host array is uploaded to (whole 16-byte units). */
+const uploadBytes = (data: HostData) => Math.max(Math.ceil((data instanceof Half ? data.bits : data).byteLength / 16) * 16, 16);
+
+/** Writes a host array (half bits as they are) at the start of `b`. */
+function write(device: GPUDevice, b: GPUBuffer, data: HostData): void {
+  const view = data instanceof Half ? data.bits : data;
+  // writeBuffer takes ArrayBuffers only: views of shared memory (WASM heaps, workers) are copied first.
+  const src = Object.prototype.toString.call(view.buffer) === '[object ArrayBuffer]' ? view : view.slice();
+  const whole = Math.floor(src.byteLength / 4) * 4; // writes are whole words: an odd half goes last, padded
+  device.queue.writeBuffer(b, 0, src.buffer, src.byteOffset, whole);
+  if (whole < src.byteLength) device.queue.writeBuffer(b, whole, new Uint16Array([(src as Uint16Array)[src.length - 1], 0]));
+}
+
+/** A host array in a new buffer the caller owns (the evaluator's staged batches). */
+export function upload(device: GPUDevice, data: HostData): GPUBuffer {
+  const b = device.createBuffer({ size: uploadBytes(data), usage: STORAGE | COPY_SRC | COPY_DST });
+  write(device, b, data);
+  return b;
+}
+
 /** One call: its buffers, its pass, its readback. */
 class Call {
   private taken: GPUBuffer[] = [];
@@ -100,13 +122,8 @@ class Call {
   /** A host array uploaded (half bits as they are), or the app's device buffer read in place. */
   input(data: F32Data | I32Data): GPUBuffer {
     if (isDevice(data)) return data.buffer;
-    const view = data instanceof Half ? data.bits : data;
-    const b = this.buffer(Math.max(Math.ceil(view.byteLength / 16) * 16, 16));
-    // writeBuffer takes ArrayBuffers only: views of shared memory (WASM heaps, workers) are copied first.
-    const src = Object.prototype.toString.call(view.buffer) === '[object ArrayBuffer]' ? view : view.slice();
-    const whole = Math.floor(src.byteLength / 4) * 4; // writes are whole words: an odd half goes last, padded
-    this.ctx.device.queue.writeBuffer(b, 0, src.buffer, src.byteOffset, whole);
-    if (whole < src.byteLength) this.ctx.device.queue.writeBuffer(b, whole, new Uint16Array([(src as Uint16Array)[src.length - 1], 0]));
+    const b = this.buffer(uploadBytes(data));
+    write(this.ctx.device, b, data);
     return b;
   }
 
