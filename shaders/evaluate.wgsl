@@ -181,7 +181,9 @@ fn evalAccumulate(@builtin(local_invocation_index) li: u32) {
       if (v == 0.0) { continue; }
       if (!isFinite(v)) { spec = addS(spec, v); continue; }
       let d = v - c;
-      let t = sum + d;
+      // t through a select on a uniform the compiler cannot resolve: lavapipe's LLVM otherwise
+      // folds (t − sum) − d to 0 and the compensation is lost (bins is never 0).
+      let t = select(sum + d, 0.0, P.bins == 0u);
       if (!isFinite(t)) { spec = addS(spec, t); sum = 0.0; c = 0.0; continue; }
       c = (t - sum) - d;
       sum = t;
