@@ -97,17 +97,19 @@ export function hostRecords(job: EvalJob): { rec: Float32Array; bad?: BadRow } {
       continue;
     }
     const xt = at(base + t * inner);
+    // The row's sums in float64 (rounded once): the CPU is the evaluator's accurate side; the GPU's
+    // float32 lanes and tree stay within the metrics' tolerance of it.
     let rest = 0, a = 0, w = 0, rank = 0;
     for (let c = 0; c < C; c++) {
       const v = at(base + c * inner);
       if (v > xt || (v === xt && c < t)) rank++;
       if (v === -Infinity || c === top) continue;
       const d = f32(v - m), e = f32(Math.exp(d));
-      rest = f32(rest + e);
-      a = f32(a + f32(e * d));
-      w = f32(w + f32(e * e));
+      rest += e;
+      a += e * d;
+      w += e * e;
     }
-    rowRecord(rec, q, m, rest, a, w, xt, rank);
+    rowRecord(rec, q, m, f32(rest), f32(a), f32(w), xt, rank);
   }
   return { rec, bad };
 }

@@ -557,9 +557,10 @@ export async function runEvalBatch(ctx: GpuContext, job: EvalJob, from: GPUBuffe
     const slices = Math.floor(maxFloats(ctx) / perSlice);
     if (slices < 1) throw new LossError(`${job.method}: one slice of ${C * inner} logits exceeds the device's largest binding`);
     const operands = { x: dtypeOf(job.x), y: floatLabels ? dtypeOf(job.target as F32Data) : 'float32' as FloatDtype };
-    // Invocations a row: a workgroup for long rows; one where rows are short, or many on an
-    // emulated adapter (SwiftShader pays for every barrier; its cores are busy with rows anyway).
-    const lanes = C < 64 || (ctx.profile.emulated && rows >= 64) ? 1 : WG;
+    // Invocations a row: a workgroup for long rows (its tree also keeps the sums of 32000 terms
+    // accurate); one where rows are short, or many and not long on an emulated adapter (SwiftShader
+    // pays for every barrier; its cores are busy with rows anyway).
+    const lanes = C < 64 || (ctx.profile.emulated && rows >= 64 && C < 2048) ? 1 : WG;
     for (let s0 = 0; s0 < outer; s0 += slices) {
       const n = Math.min(slices, outer - s0), r0 = s0 * inner, nRows = n * inner;
       const xr = range(x, s0 * C * inner, n * C * inner, bytesOf(job.x));
