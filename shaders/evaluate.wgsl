@@ -68,23 +68,38 @@ fn evalRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
   var st = vec4<f32>(P.negInf, 0.0, 0.0, 0.0);
   var rank = 0u;
   var nan = false;
-  for (var c = lane; live && c < P.C; c += LANES) {
-    let v = xAt(base + c * P.inner);
-    if (isNan(v)) { nan = true; continue; }
-    if (valid && (v > xt || (v == xt && i32(c) < t))) { rank += 1u; }
-    if (isNegInf(v)) { continue; }
-    if (isNegInf(st.x)) {
-      st = vec4<f32>(v, 0.0, 0.0, 0.0);
-    } else if (v > st.x) { // a new max: the old sums rescaled, the old max now among them
-      let d = st.x - v;
-      let f = exp(d);
-      let s = st.y + 1.0;
-      st = vec4<f32>(v, s * f, (st.z + d * s) * f, (st.w + 1.0) * (f * f));
-    } else {
-      let d = v - st.x;
-      let e = exp(d);
-      st = vec4<f32>(st.x, st.y + e, st.z + e * d, st.w + e * e);
+  // Tiles of 4 classes (lane l takes tiles l, l + LANES, …), branch-free within a tile (SwiftShader
+  // runs both sides of a branch that diverges in its SIMD group): the tile's max rescales the state
+  // once, then its elements are added, the first one equal to a new max left out (its term is the 1).
+  for (var c0 = lane * 4u; live && c0 < P.C; c0 += LANES * 4u) {
+    let cs = vec4<u32>(c0, c0 + 1u, c0 + 2u, c0 + 3u);
+    let inRow = cs < vec4<u32>(P.C);
+    let v = xTile(base + c0 * P.inner, P.inner, inRow, P.negInf);
+    let isn = isNan4(v) & inRow;
+    nan = nan || any(isn);
+    if (valid) {
+      let above = (v > vec4<f32>(xt)) | ((v == vec4<f32>(xt)) & (vec4<i32>(cs) < vec4<i32>(t)));
+      let k = select(vec4<u32>(0u), vec4<u32>(1u), above & inRow & !isn);
+      rank += k.x + k.y + k.z + k.w;
     }
+    let fin = inRow & !isn & !isNegInf4(v);
+    let vm = select(vec4<f32>(P.negInf), v, fin);
+    let tmax = max(max(vm.x, vm.y), max(vm.z, vm.w));
+    if (isNegInf(tmax)) { continue; }
+    let empty = isNegInf(st.x);
+    let newMax = empty || tmax > st.x;
+    let M = select(st.x, tmax, newMax);
+    let d0 = select(st.x - M, 0.0, empty);
+    let f = select(1.0, exp(d0), newMax && !empty);
+    let sOld = select(st.y + 1.0, 0.0, empty); // the old sums with the old max's 1
+    var acc = vec3<f32>(select(st.y, sOld * f, newMax), select(st.z, (st.z + d0 * sOld) * f, newMax),
+                        select(st.w, select(st.w + 1.0, 0.0, empty) * (f * f), newMax));
+    let eq = fin & (vm == vec4<f32>(M));
+    let first = eq & vec4<bool>(true, !eq.x, !(eq.x || eq.y), !(eq.x || eq.y || eq.z));
+    let d = select(vec4<f32>(0.0), vm - vec4<f32>(M), fin);
+    let e = select(vec4<f32>(0.0), exp(d), fin & !(first & vec4<bool>(newMax)));
+    acc += vec3<f32>((e.x + e.y) + (e.z + e.w), dot(e, d), dot(e, e));
+    st = vec4<f32>(M, acc);
   }
   if (nan) { atomicMin(&status[2], P.itemBase + r); }
   if (LANES > 1u) {
