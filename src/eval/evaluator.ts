@@ -137,15 +137,18 @@ export function createEvaluator(options: unknown, engineOf: (ks: readonly number
       job = staged.job;
       return serial(async () => {
        try {
-        // The class count is fixed by the first batch accepted (a rejected batch leaves no trace).
-        if (!binary && classes !== undefined && job.layout.C !== classes) fail(`${M}.add (batch ${batch})`, `logits have ${job.layout.C} classes, earlier batches ${classes}`);
-        const res = await engine.add(job, perRow, device);
+        // The class count is fixed by the first non-empty batch accepted (a rejected one leaves no trace).
+        const counts = !binary && job.layout.rows > 0;
+        if (counts && classes !== undefined && job.layout.C !== classes) fail(`${M}.add (batch ${batch})`, `logits have ${job.layout.C} classes, earlier batches ${classes}`);
+        // An empty batch costs nothing, whatever its class count (the engines are not asked).
+        const res = job.layout.rows === 0 ? { loss: new Float32Array(0), rank: new Int32Array(0) } : await engine.add(job, perRow, device);
+        if (device && job.layout.rows === 0) fail(`${M}.add (batch ${batch})`, "an empty batch has no per-row device buffers; use output 'host'");
         if (res.bad) {
           const what = res.bad.kind === 'nan' ? 'the logits hold NaN' : binary ? 'the label is not 0, 1 or ignoreIndex' : `the label is out of range [0, ${job.layout.C}) and not ignoreIndex`;
           throw new LossError(`${M}.add: batch ${batch}, row ${res.bad.row}: ${what}`);
         }
         rows += job.layout.rows;
-        if (!binary) classes ??= job.layout.C;
+        if (counts) classes ??= job.layout.C;
         if (!perRow) return undefined;
         const shape = [job.layout.rows];
         const asTensor = (d: Float32Array | Int32Array | GPUBuffer, dtype: 'float32' | 'int32') =>

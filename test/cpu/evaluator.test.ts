@@ -79,3 +79,20 @@ describe('the test tools', () => {
 });
 
 defineEvaluatorSuite({ seed: SEED, losses: () => cpu, name: 'cpu' });
+
+describe('empty batches (hostile input)', () => {
+  it('cost nothing whatever their class count, fix no class count, and count no rows', async () => {
+    const L = await createLosses({ backend: 'cpu' });
+    const ev = L.evaluator({ topK: [2] });
+    expect(await ev.add({ data: new Float32Array(0), shape: [0, 1e9] }, new Int32Array(0))).toBeUndefined();
+    const per = await ev.add({ data: new Float32Array(0), shape: [0, 3] }, new Int32Array(0), { perRow: true });
+    expect(per?.loss.shape).toEqual([0]);
+    await ev.add({ data: new Float32Array([1, 2, 3, 4]), shape: [2, 2] }, new Int32Array([0, 1]));
+    const m = await ev.result();
+    expect([m.rows, m.count, m.accuracy, m.top2]).toEqual([2, 2, 0.5, 1]);
+    // float64: rows (1, 2) and (3, 4), targets 0 and 1
+    const ce = (Math.log(Math.exp(1) + Math.exp(2)) - 1 + Math.log(Math.exp(3) + Math.exp(4)) - 4) / 2;
+    expect(Math.abs(m.crossEntropy - ce)).toBeLessThan(1e-6 * ce);
+    await expect(ev.add({ data: new Float32Array(3), shape: [1, 3] }, new Int32Array([0]))).rejects.toThrow(/3 classes, earlier batches 2/);
+  });
+});
