@@ -167,7 +167,7 @@ export function valueClose(a: number, e: number, kind: ToleranceKind): boolean {
   return Math.abs(a - e) <= tolerance(e, kind);
 }
 
-function fmt(v: number): string {
+export function fmt(v: number): string {
   return Number.isFinite(v) ? v.toPrecision(9) : String(v);
 }
 
@@ -205,7 +205,8 @@ export function compare(actual: unknown, expected: Expected, kind: ToleranceKind
   return `${nBad} of ${data.length} elements differ (${kind} tolerance): ${bad.join('; ')}${nBad > bad.length ? '; …' : ''}`;
 }
 
-function describe(v: unknown): string {
+/** A value as a failure message shows it. */
+export function describe(v: unknown): string {
   if (v === null || v === undefined) return String(v);
   if (typeof v === 'number') return `the number ${fmt(v)}`;
   if (ArrayBuffer.isView(v)) return v.constructor.name;

@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Losses } from '../src/index.js';
-import { decodeNumber, tolerance, valueClose } from './fixtures.js';
+import { decodeNumber, describe, fmt, tolerance, valueClose } from './fixtures.js';
 import type { ToleranceKind } from './fixtures.js';
 import { Rng } from './rng.js';
 
@@ -328,18 +328,6 @@ export function halfFixtureVersion(dir = HALF_FIXTURE_DIR): string {
 }
 
 // ================================================================== checking against the fixtures
-
-function fmt(v: number): string {
-  return Number.isFinite(v) ? v.toPrecision(9) : String(v);
-}
-
-function describe(v: unknown): string {
-  if (v === null || v === undefined) return String(v);
-  if (typeof v === 'number') return `the number ${fmt(v)}`;
-  if (ArrayBuffer.isView(v)) return v.constructor.name;
-  if (typeof v === 'object') return `an object with keys {${Object.keys(v).join(', ')}}`;
-  return typeof v;
-}
 
 function sameShape(a: unknown, e: readonly number[]): boolean {
   return Array.isArray(a) && a.length === e.length && a.every((d, i) => d === e[i]);

@@ -10,6 +10,7 @@ import { LossError } from '../errors.js';
 import type { ElementJob, F32Data, GradResult, GradSpec, I32Data, Out, RowJob } from '../jobs.js';
 import { ELEMENT_OPS, ROW_OPS } from '../registry.js';
 import { isDevice } from '../shapes.js';
+import { dtypeOf as dataDtype } from '../validate.js';
 import { planReduce, planRows } from '../plan.js';
 import type { AdapterProfile, ReducePlan, RowPlan } from '../plan.js';
 import { R } from '../eval/metrics.js';
@@ -53,7 +54,8 @@ function range(buffer: GPUBuffer, start: number, count: number, bytes = 4): Rang
   return { buffer, offset, size: Math.floor(size / 4) * 4, delta: start - first };
 }
 
-const dtypeOf = (d: F32Data | undefined): FloatDtype => (d instanceof Half ? d.dtype : d !== undefined && isDevice(d) ? ((d.dtype ?? 'float32') as FloatDtype) : 'float32');
+/** The dtype of an operand (an absent one reads as float32). */
+const dtypeOf = (d: F32Data | undefined): FloatDtype => (d === undefined ? 'float32' : dataDtype(d));
 const bytesOf = (d: F32Data | undefined) => (dtypeOf(d) === 'float32' ? 4 : 2);
 const labelBytes = (t: I32Data | undefined) => (t !== undefined && isDevice(t) && t.dtype === 'int64' ? 8 : 4);
 

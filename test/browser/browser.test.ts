@@ -9,11 +9,11 @@
  * A missing Chromium or adapter fails the tests; the browser and server are always closed.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
+import { BASE_FLAGS, CHROMIUM, freePort } from './chromium.js';
 import type { Browser, Page } from 'puppeteer-core';
 import { createServer } from 'vite';
 import type { ViteDevServer } from 'vite';
@@ -23,30 +23,13 @@ import type { AdapterProfile } from '../../src/index.js';
 import { browserCases, caseById, compareResults, decodeResult, METHODS, runCase } from '../cases.js';
 import type { Encoded } from '../cases.js';
 
-const CHROMIUM = '/usr/lib/chromium/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PAGE_ROOT = fileURLToPath(new URL('./page/', import.meta.url));
-const BASE_FLAGS = [
-  '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--no-first-run', '--disable-quic', '--headless=new',
-];
 
 let server: ViteDevServer | undefined;
 let url = '';
 const temps: string[] = [];
 const browsers: Browser[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   expect(existsSync(CHROMIUM), `Chromium is missing at ${CHROMIUM} (apt-get install -y chromium; README.md, "WebGPU without a GPU")`).toBe(true);

@@ -18,11 +18,11 @@
  * (test/interop/ort-node.test.ts).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
+import { BASE_FLAGS, CHROMIUM, freePort } from './chromium.js';
 import type { Browser } from 'puppeteer-core';
 import { createServer } from 'vite';
 import type { ViteDevServer } from 'vite';
@@ -30,30 +30,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkHead, C, N } from '../interop/head.js';
 import type { Failure, OrtSpec, Outcome } from '../interop/scenarios.js';
 
-const CHROMIUM = '/usr/lib/chromium/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FLAGS = [
-  '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--no-first-run', '--disable-quic', '--headless=new', '--enable-unsafe-webgpu',
-];
+const FLAGS = [...BASE_FLAGS, '--enable-unsafe-webgpu'];
 
 let server: ViteDevServer | undefined;
 let browser: Browser | undefined;
 let url = '';
 let features: string[] = [];
 const temps: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   expect(existsSync(CHROMIUM), `Chromium is missing at ${CHROMIUM} (apt-get install -y chromium; README.md, "WebGPU without a GPU")`).toBe(true);
