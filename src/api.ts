@@ -10,8 +10,8 @@ import type { FloatDtype } from './dtype.js';
 import { LossError } from './errors.js';
 import { createWebGpuBackend } from './gpu/backend.js';
 import type { WebGpuBackend } from './gpu/backend.js';
-import type { Backend, ElementJob, ElementOp, F32Data, Out, Reduction, RowJob, RowOp } from './jobs.js';
-import { elementGradScale, finishElements, METHODS, ROW_OPS, rowGradScale } from './registry.js';
+import type { Backend, ElementJob, ElementOp, F32Data, GradScale, I32Data, LinearJob, Out, Reduction, RowJob, RowOp } from './jobs.js';
+import { elementGradScale, finishElements, linearRows, METHODS, ROW_OPS, rowGradScale } from './registry.js';
 import type { MethodName } from './registry.js';
 import { dropDim, isDevice, layoutOf, numel } from './shapes.js';
 import type { AdapterProfile } from './plan.js';
@@ -307,6 +307,33 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
     return { job, shape: t.shape };
   }
 
+  /** A (rows, cols) float operand of linearCrossEntropy. */
+  function matrix(method: string, arg: string, t: unknown) {
+    const m = floatTensor(method, arg, t);
+    if (m.shape.length !== 2) fail(method, `${arg} must have 2 dims, got shape [${m.shape.join(', ')}]`);
+    return m;
+  }
+
+  /** Zeros as a result of dtype `d` (the gradient of a head that saw no rows). */
+  async function zeros(method: string, shape: readonly number[], d: Dtype, device: boolean) {
+    const n = numel(shape);
+    if (!device) return tensor(new Float32Array(n), shape, d);
+    if (!backend.device) fail(method, `output 'device' needs the webgpu backend; this one is ${backend.kind}`);
+    return tensor(backend.device.createBuffer({ size: Math.max(16, Math.ceil(n / 4) * 16), usage: STORAGE | COPY_SRC | COPY_DST }), shape, d);
+  }
+
+  /**
+   * A 'mean' over host labels without class weights divides by the count of non-ignored rows,
+   * known before any logit: a constant, so the backend needs one sweep over the logits, not two.
+   * f32(1/count) is what the sums would give while the count is exact in float32 (< 2^24).
+   */
+  function knownScale(scale: GradScale, target: I32Data, ignoreIndex: number): GradScale {
+    if (scale.kind !== 'sum' || !(target instanceof Int32Array) || target.length >= 2 ** 24) return scale;
+    let count = 0;
+    for (let i = 0; i < target.length; i++) if (target[i] !== ignoreIndex) count++;
+    return { kind: 'const', value: Math.fround(1 / count) };
+  }
+
   const losses: Losses = {
     backend: backend.kind,
     fallbackReason,
@@ -416,6 +443,43 @@ function facade(backend: Backend & Gpu, fallbackReason?: string): Losses {
       if (layout.C === 0) fail(m, `logits.shape[${dim}] = 0: a distribution needs at least one category`);
       const job: RowJob = { method: m, op: 'entropy', x: t.data, layout, ignoreIndex: -100, eps: 0 };
       return rows(job, reduction, dropDim(t.shape, dim), t.shape, { output: o.output, outputDtype: o.outputDtype });
+    }),
+
+    linearCrossEntropy: guard('linearCrossEntropy', async (hidden: unknown, weight: unknown, target: unknown, options?: unknown) => {
+      const m = 'linearCrossEntropy' as const;
+      const o = optionsFor(m, options);
+      const h = matrix(m, 'hidden', hidden), w = matrix(m, 'weight', weight);
+      const [N, D] = h.shape, [V] = w.shape;
+      if (w.shape[1] !== D) fail(m, `weight has shape [${w.shape.join(', ')}]: it must be (V, D) with D = ${D}, hidden's dim 1 (nn.Linear's layout)`);
+      if (V === 0) fail(m, 'weight.shape[0] = 0: there must be at least one class');
+      const reduction = reductionFor(m, o);
+      const ignoreIndex = ignoreIndexOf(m, o.ignoreIndex);
+      if (!looksLikeIndices(target)) fail(m, `target must hold class indices (an Int32Array or BigInt64Array of length N = ${N}, or an index tensor), got ${show(target)}`);
+      const t = checkIndices(m, indexTarget(m, target, [N]), V, ignoreIndex);
+      const bias = o.bias === undefined ? undefined : floatTarget(m, o.bias, [V], 'bias');
+      const job: LinearJob = {
+        method: m, hidden: h.data, weight: w.data, bias, N, D, V, target: t, ignoreIndex,
+        eps: smoothingOf(m, o.labelSmoothing),
+        zLoss: numberOption(m, 'zLoss', o.zLoss, 0, '≥ 0', (v) => v >= 0),
+        softcap: numberOption(m, 'softcap', o.softcap, 0, '> 0', (v) => v > 0),
+        device: outputOf(m, o.output),
+      };
+      const dh = dtypeFor(m, o, h.data), dw = dtypeFor(m, o, w.data), db = bias && dtypeFor(m, o, bias);
+      const g = gradOf(m, o, reduction, [N], h.data, {});
+      const rows = linearRows(job, undefined, N, t);
+      const device = job.device === true;
+      if (N === 0) {
+        const loss = reduction === 'none' ? await tensor(empty(m, device), [0], dh) : ROW_OPS.ce.finish(rows, new Array<number>(ROW_OPS.ce.records(rows)).fill(0), reduction);
+        if (!g) return loss;
+        const grad = { hidden: await tensor(empty(m, device), [0, D], dh), weight: await zeros(m, [V, D], dw, device), ...(db ? { bias: await zeros(m, [V], db, device) } : {}) };
+        return { loss, grad };
+      }
+      const res = await backend.linear(job, { reduction, grad: g && knownScale(rowGradScale(rows, reduction, g.gradOutput), t, ignoreIndex) });
+      const loss = reduction === 'none' ? await tensor(res.losses!, [N], dh) : ROW_OPS.ce.finish(rows, res.sums!, reduction);
+      if (!g) return loss;
+      const r = res.grad!;
+      const grad = { hidden: await tensor(r.hidden, [N, D], dh), weight: await tensor(r.weight, [V, D], dw), ...(db ? { bias: await tensor(r.bias!, [V], db) } : {}) };
+      return { loss, grad };
     }),
 
     evaluator(options?: unknown) {

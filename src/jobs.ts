@@ -113,6 +113,43 @@ export interface GradResult {
   grad: Out;
 }
 
+/**
+ * linearCrossEntropy: cross-entropy with class indices (the 'ce' row op) of the logits
+ * hidden·weightᵀ + bias, computed a chunk of rows at a time (planLinear) and never whole.
+ */
+export interface LinearJob {
+  method: string;
+  /** (N, D) */
+  hidden: F32Data;
+  /** (V, D) */
+  weight: F32Data;
+  /** (V) */
+  bias?: F32Data;
+  N: number;
+  D: number;
+  V: number;
+  target: I32Data;
+  ignoreIndex: number;
+  eps: number;
+  zLoss: number;
+  softcap: number;
+  device?: boolean;
+}
+export type HostLinearJob = LinearJob & { hidden: Float32Array | Half; weight: Float32Array | Half; bias?: Float32Array | Half; target: Int32Array };
+
+/** How a linear job's rows are scaled; without one, no gradient. A 'sum' scale makes the backend sweep the logits twice. */
+export interface LinearSpec {
+  reduction: Reduction;
+  grad?: GradScale;
+}
+
+export interface LinearResult {
+  /** Per-row losses ('none') or the K record sums. */
+  losses?: Out;
+  sums?: number[];
+  grad?: { hidden: Out; weight: Out; bias?: Out };
+}
+
 /** What a backend executes. Results are float32; reductions return the K fixed-order sums. */
 export interface Backend {
   readonly kind: 'webgpu' | 'cpu';
@@ -133,6 +170,8 @@ export interface Backend {
    * even into a new buffer the caller owns, or into `into`; a device `src` is destroyed.
    */
   pack?(src: GPUBuffer | Float32Array, n: number, dtype: HalfDtype, into?: GPUBuffer): Promise<GPUBuffer>;
+  /** Loss (and gradients) of a linear job. */
+  linear(job: LinearJob, spec: LinearSpec): Promise<LinearResult>;
   /** The streaming evaluator's engine on this backend (WebGPU; the CPU's is src/eval/evaluator.ts cpuEngine). */
   evalEngine?(ks: readonly number[], bins: number): EvalEngine;
   dispose(): void;

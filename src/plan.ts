@@ -140,3 +140,34 @@ export function planReduce(n: number, itemBytes: number, p: AdapterProfile, tile
   const blockLen = Math.max(tile, Math.ceil(n / groups / tile) * tile);
   return { groups: Math.max(1, Math.ceil(n / blockLen)), blockLen, lanes: invocations * tile, finalLanes: invocations };
 }
+
+/**
+ * Fused linear cross-entropy (linearCrossEntropy): rows of hidden are taken `rowsPerChunk` at a
+ * time, and the chunk's logits (rows × V float32) are the one scratch; the LM head is read in
+ * blocks of `vocabPerBlock` rows, each within one binding. Both only cut loops whose sums continue
+ * across the cut, so they change no bit of the products; the chunk does fix the row plan of its
+ * logits (planRows of the chunk's rows), which the CPU oracle then repeats.
+ */
+export interface LinearPlan {
+  rowsPerChunk: number;
+  /** V, or a multiple of 128 (every block then starts on a 256-byte boundary, whatever D). */
+  vocabPerBlock: number;
+}
+
+/** Bytes of logits one chunk may hold (fewer where a binding is smaller). */
+export const LINEAR_SCRATCH_BYTES = 32 << 20;
+/** The CPU's own chunk: 8 MiB of logits, which stay in its caches' reach. */
+const CPU_LINEAR_SCRATCH_BYTES = 8 << 20;
+
+/** The plan of N rows of hidden size D against a vocabulary of V (the CPU's own without a profile). */
+export function planLinear(N: number, V: number, D: number, p: AdapterProfile | undefined): LinearPlan {
+  if (!p) return { rowsPerChunk: Math.max(1, Math.min(N, Math.floor(CPU_LINEAR_SCRATCH_BYTES / (4 * V)))), vocabPerBlock: V };
+  // Bindings start up to 255 bytes before their range: keep 512 bytes of room.
+  const binding = p.maxBindingBytes - 512;
+  // A chunk's logits, its rows of hidden and of the hidden gradient (float32 at most) each fit one binding.
+  const rows = Math.floor(Math.min(LINEAR_SCRATCH_BYTES, binding) / (4 * V));
+  const rowsPerChunk = Math.max(1, Math.min(N, rows, D === 0 ? Infinity : Math.floor(binding / (4 * D))));
+  // A block of the head and of its float32 gradient fits one binding.
+  const fit = D === 0 ? V : Math.floor(binding / (4 * D) / 128) * 128;
+  return { rowsPerChunk, vocabPerBlock: Math.max(0, Math.min(V, fit)) };
+}

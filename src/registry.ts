@@ -7,7 +7,7 @@
  * (src/gpu/interface.ts), so a shader never tests an op by number.
  */
 import { ELEMENT_FORMULAS } from './cpu/elementwise.js';
-import type { ElementOp, F32Data, GradScale, HostElementJob, Reduction, RowJob, RowOp } from './jobs.js';
+import type { ElementOp, F32Data, GradScale, HostElementJob, LinearJob, Reduction, RowJob, RowOp } from './jobs.js';
 import { RowMode } from './jobs.js';
 import { numel } from './shapes.js';
 
@@ -74,6 +74,18 @@ export const ROW_OPS: Readonly<Record<RowOp, RowOpSpec>> = {
   softmaxBackward: elementOutput(6, RowMode.Backward),
   logSoftmaxBackward: elementOutput(7, RowMode.Backward),
 };
+
+/**
+ * linearCrossEntropy is cross-entropy ('ce', class indices) on the logits hidden·weightᵀ + bias:
+ * the row job of `rows` of those logits, `x`, with the chunk's targets. Everything else about the
+ * loss (records, finish, gradient) is the 'ce' op's.
+ */
+export function linearRows<X extends F32Data | undefined>(job: LinearJob, x: X, rows: number, target: LinearJob['target']): RowJob & { x: X } {
+  return {
+    method: job.method, op: 'ce', x: x as F32Data, layout: { outer: rows, C: job.V, inner: 1, rows }, target,
+    ignoreIndex: job.ignoreIndex, eps: job.eps, zLoss: job.zLoss, softcap: job.softcap,
+  } as RowJob & { x: X };
+}
 
 export interface ElementOpSpec {
   /** The kernel's OP code (WGSL constant OP_<NAME>). */
@@ -159,6 +171,7 @@ export const METHODS = {
   klDiv: method(['reduction', 'logTarget', ...GRAD], [...LOSS, 'batchmean']),
   sigmoidFocalLoss: method(['alpha', 'gamma', 'reduction', ...GRAD]),
   entropy: method(['dim', 'reduction', 'output', 'outputDtype'], LOSS, 'none'),
+  linearCrossEntropy: method(['bias', 'ignoreIndex', 'labelSmoothing', 'zLoss', 'softcap', 'reduction', 'grad', 'gradOutput', 'output', 'outputDtype']),
 } as const satisfies Record<string, MethodSpec>;
 
 export type MethodName = keyof typeof METHODS;

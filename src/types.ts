@@ -119,6 +119,25 @@ export interface CrossEntropyOptions extends GradOptions, OutputOptions {
   reduction?: Reduction;
 }
 
+/** linearCrossEntropy: crossEntropy's options, on the logits hidden·weightᵀ + bias. */
+export interface LinearCrossEntropyOptions extends OutputOptions {
+  /** The head's bias, length V: a Float32Array (or Float16Array), or a tensor of shape (V). */
+  bias?: FloatTarget;
+  /** Class index whose targets contribute nothing. Default -100. */
+  ignoreIndex?: number;
+  /** In [0, 1]. Default 0. */
+  labelSmoothing?: number;
+  /** z-loss coefficient s ≥ 0, as crossEntropy's. Default 0. */
+  zLoss?: number;
+  /** Logit softcap c > 0, as crossEntropy's. Default none. */
+  softcap?: number;
+  reduction?: Reduction;
+  /** Also compute the gradients of hidden, weight and bias; the loss then resolves to `{ loss, grad }`. */
+  grad?: boolean;
+  /** Upstream gradient for reduction 'none', shape (N). Default all ones. */
+  gradOutput?: FloatTarget;
+}
+
 export interface SigmoidFocalLossOptions extends GradOptions, OutputOptions {
   /** Weight of the positive class, α·t + (1 − α)·(1 − t); a negative α disables it. Default 0.25. */
   alpha?: number;
@@ -189,6 +208,20 @@ export type ReducedResult<O, D extends string = 'mean', X = HostTensor> = O exte
 /** What a loss resolves to: a number, a tensor for reduction 'none', `{ loss, grad }` with `grad: true`. */
 export type LossResult<O, D extends string = 'mean', X = HostTensor> = O extends unknown
   ? WithGrad<O, OptionValue<O, 'grad', false>, ReducedResult<O, D, X>, X>
+  : never;
+
+type BiasOf<O> = O extends { bias: infer B } ? (B extends TensorInput ? B : B extends Float16ArrayType ? Float16Tensor : HostTensor) : HostTensor;
+/** The gradients of linearCrossEntropy, each of its operand's shape and (unless outputDtype says otherwise) dtype. */
+export interface LinearGradients<O, H = HostTensor, W = HostTensor> {
+  hidden: TensorResult<O, H>;
+  weight: TensorResult<O, W>;
+  /** Present when a bias was given. */
+  bias?: TensorResult<O, BiasOf<O>>;
+}
+type WithLinearGrad<O, Grad, Loss, H, W> = Grad extends true ? { loss: Loss; grad: LinearGradients<O, H, W> } : Loss;
+/** What linearCrossEntropy resolves to: a number, a tensor for reduction 'none', `{ loss, grad }` with `grad: true`. */
+export type LinearCrossEntropyResult<O, H = HostTensor, W = HostTensor> = O extends unknown
+  ? WithLinearGrad<O, OptionValue<O, 'grad', false>, ReducedResult<O, 'mean', H>, H, W>
   : never;
 
 export interface EvaluatorOptions {
@@ -279,6 +312,14 @@ export interface Losses {
   sigmoidFocalLoss<O extends SigmoidFocalLossOptions = {}, X extends TensorInput = TensorInput>(input: X, target: FloatTarget, options?: O): Promise<LossResult<O, 'mean', X>>;
   /** Per row by default (reduction 'none'); a number for 'mean' and 'sum'. */
   entropy<O extends EntropyOptions = {}, X extends TensorInput = TensorInput>(logits: X, options?: O): Promise<ReducedResult<O, 'none', X>>;
+  /**
+   * Cross-entropy of the logits hidden·weightᵀ + bias of an LM head (hidden (N, D), weight (V, D) as
+   * nn.Linear stores it, class-index targets (N)) without ever holding the N×V logits: they are
+   * made a chunk of rows at a time, folded into each row's loss and, with `grad: true`, turned into
+   * the gradients of hidden, weight and bias at once. Same loss and options as crossEntropy.
+   */
+  linearCrossEntropy<O extends LinearCrossEntropyOptions = {}, H extends TensorInput = TensorInput, W extends TensorInput = TensorInput>(
+    hidden: H, weight: W, target: IndexTarget, options?: O): Promise<LinearCrossEntropyResult<O, H, W>>;
   /** A streaming evaluator of classification metrics over many batches (see EvaluationResult). */
   evaluator(options?: EvaluatorOptions): Evaluator;
   /** Frees every GPU resource the library owns (never an app's device). */

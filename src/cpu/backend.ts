@@ -1,13 +1,14 @@
 /** The CPU backend: the fallback without an adapter, and the oracle of the GPU tests. */
 import { decodeHalf, Half } from '../dtype.js';
 import { LossError } from '../errors.js';
-import type { Backend, ElementJob, F32Data, GradScale, GradSpec, HostElementJob, HostRowJob, RowJob } from '../jobs.js';
+import type { Backend, ElementJob, F32Data, GradScale, GradSpec, HostElementJob, HostLinearJob, HostRowJob, RowJob } from '../jobs.js';
 import { ELEMENT_OPS, ROW_OPS, scaleAt, zScaleAt } from '../registry.js';
 import { isDevice } from '../shapes.js';
-import { cpuReducePlan, cpuRowPlan, planReduce, planRows } from '../plan.js';
+import { cpuReducePlan, cpuRowPlan, planLinear, planReduce, planRows } from '../plan.js';
 import type { AdapterProfile, RowPlan } from '../plan.js';
 import { elementWindows, rowWindows } from '../windows.js';
 import type { Cut } from '../windows.js';
+import { linearCpu } from './linear.js';
 import { reduceRecords } from './reduce.js';
 import { gradRows, lossRows, normalizeRows } from './rows.js';
 
@@ -136,6 +137,13 @@ export function cpuBackend(profile?: AdapterProfile): Backend {
       }
       if (none) return { losses: values, grad };
       return { sums: [elementTotal(values)], grad };
+    },
+    async linear(job, spec) {
+      const go = spec.grad?.kind === 'output' ? spec.grad.gradOutput : undefined;
+      if ([job.hidden, job.weight, job.bias, job.target, go].some(isDevice)) throw new LossError(`${job.method}: device tensors need the webgpu backend; this one is cpu`);
+      if (job.device) throw new LossError(`${job.method}: output 'device' needs the webgpu backend; this one is cpu`);
+      const rows = (n: number) => (profile ? planRows(n, job.V, profile) : cpuRowPlan(job.V));
+      return linearCpu(job as HostLinearJob, spec, planLinear(job.N, job.V, job.D, profile), rows, reducePlan);
     },
     dispose() {},
   };

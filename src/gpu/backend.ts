@@ -14,6 +14,7 @@ import type { EvalEngine } from '../eval/evaluator.js';
 import { readFloats, upload, runElementGrad, runElementSum, runElementwise, runEvalBatch, runPack, runRowGrad, runRows, runRowSums } from './dispatch.js';
 import type { GpuContext } from './dispatch.js';
 import { Kernels } from './kernels.js';
+import { runLinear } from './linear.js';
 import { BufferPool } from './pool.js';
 import { streamed } from './stream.js';
 import type { PoolStats } from './pool.js';
@@ -33,13 +34,19 @@ interface State {
   lost?: string;
 }
 
+/** A host operand copied, also inside plain objects (a spec's upstream gradient); device buffers stay. */
+function copied<T>(d: T): T {
+  if (ArrayBuffer.isView(d) || d instanceof Half) return (d as unknown as Float32Array).slice() as unknown as T;
+  if (d === null || typeof d !== 'object' || Object.getPrototypeOf(d) !== Object.prototype) return d;
+  return Object.fromEntries(Object.entries(d).map(([k, v]) => [k, copied(v)])) as T;
+}
+
 /** Copies of a job's host operands (a call that waits for a new device must not read the caller's arrays later). */
-function captured<J extends RowJob | ElementJob>(job: J, spec: GradSpec): [J, GradSpec] {
-  const copy = <T>(d: T): T => (ArrayBuffer.isView(d) || d instanceof Half ? (d as unknown as Float32Array).slice() : d) as T;
+function captured<J extends object, S>(job: J, spec: S): [J, S] {
   // An in-place gradient goes into the caller's own array, which is therefore not copied.
-  const j = Object.fromEntries(Object.entries(job).map(([k, v]) => [k, k === 'x' && spec.inPlace ? v : copy(v)])) as J;
-  const sc = spec.scale.kind === 'output' ? { ...spec.scale, gradOutput: copy(spec.scale.gradOutput) } : spec.scale;
-  return [j, { ...spec, scale: sc }];
+  const inPlace = (spec as { inPlace?: boolean }).inPlace === true;
+  const j = Object.fromEntries(Object.entries(job).map(([k, v]) => [k, k === 'x' && inPlace ? v : copied(v)])) as J;
+  return [j, copied(spec)];
 }
 
 export async function createWebGpuBackend(options: CreateLossesOptions): Promise<WebGpuBackend> {
@@ -49,7 +56,7 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
     const handle = await acquireDevice(options);
     const { device } = handle;
     const ctx: GpuContext = {
-      device, profile: handle.profile, subgroups: handle.subgroups, poison: options.poison === true,
+      device, maxBufferBytes: Math.min(device.limits.maxBufferSize, options.maxBufferBytes ?? Infinity), profile: handle.profile, subgroups: handle.subgroups, poison: options.poison === true,
       pool: new BufferPool(device), kernels: new Kernels(device),
     };
     const s: State = { handle, ctx };
@@ -81,14 +88,13 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
    * encodes, uploads and submits before this returns (inputs are captured at call time); a call
    * that must first wait for a replacement device runs on copies of its host operands.
    */
-  function run<J extends RowJob | ElementJob, T>(job: J, spec: GradSpec | undefined,
-    body: (ctx: GpuContext, job: J, spec: GradSpec) => Promise<T>): Promise<T> {
+  function run<J extends { method: string }, S, T>(job: J, spec: S,
+    body: (ctx: GpuContext, job: J, spec: S) => Promise<T>): Promise<T> {
     const what = job.method;
     if (disposed) return Promise.reject(new LossError(`${what}: this Losses object was disposed`));
-    const none: GradSpec = { reduction: 'none', inPlace: false, scale: { kind: 'const', value: 1 } };
-    if (state.lost === undefined) return scoped(state, what, (ctx) => body(ctx, job, spec ?? none));
+    if (state.lost === undefined) return scoped(state, what, (ctx) => body(ctx, job, spec));
     if (!state.handle.owned) return Promise.reject(new LossError(`${what}: the app's GPUDevice was lost (${state.lost})`));
-    const [j, sp] = captured(job, spec ?? none);
+    const [j, sp] = captured(job, spec);
     return reopen().then((s) => scoped(s, what, (ctx) => body(ctx, j, sp)));
   }
 
@@ -123,6 +129,7 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
     elementSum: (job) => run(job, undefined, (ctx, j) => runElementSum(ctx, j)),
     rowGrad: (job, spec) => run(job, spec, (ctx, j, sp) => runRowGrad(ctx, j, sp)),
     elementGrad: (job, spec) => run(job, spec, (ctx, j, sp) => runElementGrad(ctx, j, sp)),
+    linear: (job, spec) => run(job, spec, (ctx, j, sp) => runLinear(ctx, j, sp)),
     pack(src, n, dtype, into) {
       // A result lives on the device it was made on: a lost one has taken it along.
       if (state.lost !== undefined) return Promise.reject(new LossError(`the GPU device was lost before the result was converted to ${dtype} (${state.lost})`));

@@ -27,10 +27,12 @@ const MAP_READ = 1, COPY_SRC = 4, COPY_DST = 8, UNIFORM = 64, STORAGE = 128;
  * floats, 32 int64s, so every operand of a chunk, whatever its dtype, starts the same number of
  * elements (`delta`) into its binding, and one offset (xOff, tOff) indexes them all.
  */
-const ALIGN = 128;
+export const ALIGN = 128;
 
 export interface GpuContext {
   device: GPUDevice;
+  /** The largest buffer the library creates (maxBufferSize, or the caller's lower maxBufferBytes). */
+  maxBufferBytes: number;
   pool: BufferPool;
   kernels: Kernels;
   profile: AdapterProfile;
@@ -41,13 +43,13 @@ export interface GpuContext {
 
 const SLOTS_BINDING = Object.fromEntries(STORAGE_SLOTS.map((s) => [s, SLOTS[s].binding])) as Record<Slot, number>;
 /** Buffers bound by slot name; a slot left out gets a placeholder. */
-type Bindings = Partial<Record<Slot, Range | GPUBuffer>>;
+export type Bindings = Partial<Record<Slot, Range | GPUBuffer>>;
 
 /** A range of a buffer, bound from a 256-byte aligned offset; `delta` elements lead to `start`. */
-interface Range { buffer: GPUBuffer; offset: number; size: number; delta: number }
+export interface Range { buffer: GPUBuffer; offset: number; size: number; delta: number }
 
 /** Elements [start, start + count) of `bytes` bytes each, bound in whole 8-byte words where the buffer has them. */
-function range(buffer: GPUBuffer, start: number, count: number, bytes = 4): Range {
+export function range(buffer: GPUBuffer, start: number, count: number, bytes = 4): Range {
   const first = Math.floor(start / ALIGN) * ALIGN;
   const offset = first * bytes;
   const size = Math.min(buffer.size - offset, Math.max(8, Math.ceil(((start - first + count) * bytes) / 8) * 8));
@@ -55,15 +57,15 @@ function range(buffer: GPUBuffer, start: number, count: number, bytes = 4): Rang
 }
 
 /** The dtype of an operand (an absent one reads as float32). */
-const dtypeOf = (d: F32Data | undefined): FloatDtype => (d === undefined ? 'float32' : dataDtype(d));
-const bytesOf = (d: F32Data | undefined) => (dtypeOf(d) === 'float32' ? 4 : 2);
-const labelBytes = (t: I32Data | undefined) => (t !== undefined && isDevice(t) && t.dtype === 'int64' ? 8 : 4);
+export const dtypeOf = (d: F32Data | undefined): FloatDtype => (d === undefined ? 'float32' : dataDtype(d));
+export const bytesOf = (d: F32Data | undefined) => (dtypeOf(d) === 'float32' ? 4 : 2);
+export const labelBytes = (t: I32Data | undefined) => (t !== undefined && isDevice(t) && t.dtype === 'int64' ? 8 : 4);
 
 /**
  * Can half operands be read in vec2<u32> tiles? Only where their buffers hold the last tile's
  * whole 8 bytes (ours always do; an app's buffer may end at the last 4-byte word).
  */
-function wholeTiles(n: number, ...ops: (F32Data | undefined)[]): boolean {
+export function wholeTiles(n: number, ...ops: (F32Data | undefined)[]): boolean {
   return ops.every((d) => d === undefined || !isDevice(d) || dtypeOf(d) === 'float32' || d.buffer.size >= Math.ceil((2 * n) / 8) * 8);
 }
 
@@ -90,7 +92,7 @@ export function upload(device: GPUDevice, data: HostData): GPUBuffer {
 }
 
 /** One call: its buffers, its pass, its readback. */
-class Call {
+export class Call {
   private taken: GPUBuffer[] = [];
   private encoder: GPUCommandEncoder;
   private pass: GPUComputePassEncoder;
@@ -192,7 +194,7 @@ class Call {
 }
 
 /** Subgroup merges when a lane group's invocations fit in the smallest subgroup; operands as given. */
-function variant(ctx: GpuContext, invocations: number, operands: Partial<Operands> = {}): Variant {
+export function variant(ctx: GpuContext, invocations: number, operands: Partial<Operands> = {}): Variant {
   return {
     ...F32_OPERANDS, ...operands,
     subgroups: ctx.subgroups && invocations > 1 && invocations <= ctx.profile.subgroupSize,
@@ -200,7 +202,7 @@ function variant(ctx: GpuContext, invocations: number, operands: Partial<Operand
 }
 
 /** Floats of one binding (less the alignment lead). */
-function maxFloats(ctx: GpuContext): number {
+export function maxFloats(ctx: GpuContext): number {
   return Math.floor(ctx.profile.maxBindingBytes / 4) - ALIGN * 2;
 }
 
@@ -231,7 +233,10 @@ interface RowEncoding {
  * the write pass), chunked by outer slices (C·inner elements, `inner` rows) so that no binding
  * exceeds the device limit. With `keepStats`, every row's merged state stays in `partial`.
  */
-function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput, keepStats = false): RowEncoding {
+/** Where a row job's records (or losses) go and whose labels it reads: rows row0 … of a larger job's (linearCrossEntropy's chunks). */
+export interface RowsInto { out: GPUBuffer; status: GPUBuffer; row0: number }
+
+export function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput, keepStats = false, into?: RowsInto): RowEncoding {
   const { outer, C, inner, rows } = job.layout;
   const plan = rowPlanOf(job, ctx.profile);
   const spec = ROW_OPS[job.op];
@@ -241,9 +246,13 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput,
   const slices = Math.floor(maxFloats(ctx) / (inner * Math.max(C, K, lb / 4)));
   if (slices < 1) throw new LossError(`${job.method}: one slice of ${C * inner} elements exceeds the device's largest binding`);
   const floats = output === 'normalize' ? rows * C : rows * K;
-  const out = job.device && output !== 'records' ? call.owned(floats) : call.output(floats);
-  const status = call.buffer(16);
-  ctx.device.queue.writeBuffer(status, 0, new Uint32Array(4));
+  const out = into?.out ?? (job.device && output !== 'records' ? call.owned(floats) : call.output(floats));
+  const row0 = into?.row0 ?? 0;
+  let status = into?.status;
+  if (!status) {
+    status = call.buffer(16);
+    ctx.device.queue.writeBuffer(status, 0, new Uint32Array(4));
+  }
   const x = call.input(job.x);
   const labels = job.target !== undefined ? call.input(job.target) : undefined;
   const prob = job.prob !== undefined ? call.input(job.prob) : undefined;
@@ -267,15 +276,16 @@ function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: RowOutput,
       const n = Math.min(chunkSlices, outer - s0);
       const r0 = s0 * inner, nRows = n * inner;
       const xr = range(x, s0 * C * inner, n * C * inner, bytesOf(job.x));
-      const or = output === 'normalize' || entry === 'gradRows' ? range(out, s0 * C * inner, n * C * inner) : range(out, r0 * K, nRows * K);
+      const or = output === 'normalize' || entry === 'gradRows' ? range(out, s0 * C * inner, n * C * inner) : range(out, (row0 + r0) * K, nRows * K);
+      const lr = labels && range(labels, row0 + r0, nRows, lb);
       const pr = partial && range(partial, r0 * plan.splits * 4, nRows * plan.splits * 4);
       const bindings: Bindings = {
-        x: xr, labels: labels && range(labels, r0, nRows, lb), y: prob && range(prob, s0 * C * inner, n * C * inner, bytesOf(job.prob)),
+        x: xr, labels: lr, y: prob && range(prob, s0 * C * inner, n * C * inner, bytesOf(job.prob)),
         weight, out: or, partial: pr, status, ...extra?.(s0, n),
       };
       call.dispatch('rows', entry, { ...v, scale }, { ...base, ...constants }, groupsOf(nRows), {
         rows: nRows, C, inner, segment: plan.segment, splits: plan.splits,
-        xOff: xr.delta, tOff: r0 % ALIGN, oOff: or.delta, pOff: (pr?.delta ?? 0) / 4, ignoreIndex: job.ignoreIndex,
+        xOff: xr.delta, tOff: lr?.delta ?? 0, oOff: or.delta, pOff: (pr?.delta ?? 0) / 4, ignoreIndex: job.ignoreIndex,
         keep: Math.fround(1 - eps), add: Math.fround(eps / C), eps,
         zLoss: job.zLoss ?? 0, softcap: job.softcap ?? 0, gamma: job.gamma ?? 0, ...params,
       }, bindings);
@@ -321,7 +331,7 @@ function encodeReduce(call: Call, ctx: GpuContext, family: 'reduceRecords' | 're
 }
 
 /** Runs a call's work and always returns its buffers to the pool. */
-async function finish<T>(call: Call, work: () => Promise<T>): Promise<T> {
+export async function finish<T>(call: Call, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } finally {
@@ -339,7 +349,7 @@ async function collect(call: Call, outs: { buffer: GPUBuffer; floats: number; de
   return outs.map((o) => (o.device ? o.buffer : data[k++]));
 }
 
-function labelsMessage(job: RowJob): string {
+export function labelsMessage(job: RowJob): string {
   return `${job.method}: target holds a class index out of range [0, ${job.layout.C}) that is not ignoreIndex`;
 }
 
@@ -353,7 +363,7 @@ export async function runRows(ctx: GpuContext, job: RowJob, output: 'normalize' 
 }
 
 /** Encodes the batch sums of a row job's records; returns the buffer of the K sums. */
-function encodeRowSums(call: Call, ctx: GpuContext, job: RowJob, records: GPUBuffer): GPUBuffer {
+export function encodeRowSums(call: Call, ctx: GpuContext, job: RowJob, records: GPUBuffer): GPUBuffer {
   const K = ROW_OPS[job.op].records(job);
   const rows = job.layout.rows;
   return encodeReduce(call, ctx, 'reduceRecords', rows, K, planReduce(rows, K * 4, ctx.profile), (start, count) => {
@@ -373,7 +383,7 @@ export async function runRowSums(ctx: GpuContext, job: RowJob): Promise<number[]
 }
 
 /** The GSCALE specialisation, its params, and what binding 8 holds, for a gradient pass. */
-function gradScaleBinding(call: Call, spec: GradSpec, sums: GPUBuffer | undefined) {
+export function gradScaleBinding(call: Call, spec: GradSpec, sums: GPUBuffer | undefined) {
   const sc = spec.scale;
   const f32: FloatDtype = 'float32';
   if (sc.kind === 'const') return { GSCALE: GSCALE.const, params: { gscale: sc.value }, scale: f32, bind: () => undefined };

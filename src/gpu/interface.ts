@@ -45,6 +45,11 @@ const PARAMS = [
   ['alpha', 'f32', 0, 'sigmoid focal: α (negative = no α weighting)'],
   ['bins', 'u32', 1, 'evaluator: confidence bins'],
   ['nks', 'u32', 0, 'evaluator: hits components (their k in weight)'],
+  ['D', 'u32', 0, 'linear: hidden size (row length of x and y)'],
+  ['ldz', 'u32', 0, 'linear: row stride of the chunk\'s logits / gradient (V)'],
+  ['yOff', 'u32', 0, 'linear: y (the weight block): element of its start inside the binding'],
+  ['sOff', 'u32', 0, 'linear: bias (scale binding): same'],
+  ['gOff', 'u32', 0, 'linear: the gradient G (weight binding): element of the block\'s first column'],
 ] as const satisfies readonly (readonly [string, Scalar, number, string])[];
 
 export type ParamName = (typeof PARAMS)[number][0];

@@ -13,6 +13,7 @@ import f32Wgsl from '../../shaders/operand-f32.wgsl?raw';
 import f32x4Wgsl from '../../shaders/operand-f32x4.wgsl?raw';
 import halfOperandWgsl from '../../shaders/operand-half.wgsl?raw';
 import halfx4Wgsl from '../../shaders/operand-halfx4.wgsl?raw';
+import linearWgsl from '../../shaders/linear.wgsl?raw';
 import packWgsl from '../../shaders/pack.wgsl?raw';
 import recordsWgsl from '../../shaders/records.wgsl?raw';
 import reduceWgsl from '../../shaders/reduce.wgsl?raw';
@@ -20,7 +21,7 @@ import rowsWgsl from '../../shaders/rows.wgsl?raw';
 import { layoutEntries, operandAccessors, preamble } from './interface.js';
 import type { Operands } from './interface.js';
 
-export type Family = 'rows' | 'reduceRecords' | 'reduceElements' | 'elementwise' | 'pack' | 'evaluate';
+export type Family = 'rows' | 'reduceRecords' | 'reduceElements' | 'elementwise' | 'pack' | 'evaluate' | 'linear';
 
 const SOURCES: Record<Family, string[]> = {
   rows: [rowsWgsl],
@@ -29,6 +30,7 @@ const SOURCES: Record<Family, string[]> = {
   elementwise: [elementwiseWgsl],
   pack: [packWgsl],
   evaluate: [evaluateWgsl],
+  linear: [linearWgsl],
 };
 
 const TEMPLATES = { f32: f32Wgsl, f32x4: f32x4Wgsl, half: halfOperandWgsl, halfx4: halfx4Wgsl };

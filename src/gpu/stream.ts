@@ -144,6 +144,8 @@ export function streamed(single: Backend, unitFloats: () => number): Backend {
       const go = spec.scale.kind === 'output' ? spec.scale.gradOutput : undefined;
       return oversized(job, go) ? elementGrad(job, spec) : single.elementGrad(job, spec);
     },
+    // Host operands beyond one buffer go up a chunk or block at a time inside the call (src/gpu/linear.ts).
+    linear: (job, spec) => single.linear(job, spec),
     pack: single.pack && ((src, n, dtype, into) => single.pack!(src, n, dtype, into)),
     evalEngine: single.evalEngine && ((ks, bins) => single.evalEngine!(ks, bins)),
     dispose: () => single.dispose(),
