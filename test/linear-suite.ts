@@ -241,7 +241,7 @@ export function linearSuite(name: string, make: () => Promise<Losses>, o: { bitw
       const p = lib.linearCrossEntropy({ data: hidden, shape: [c.N, c.D] }, { data: weight, shape: [c.V, c.D] }, target, { ...c.options, bias, grad: true });
       hidden.fill(7); weight.fill(-3); bias.fill(100); target.fill(0);
       const r = await p;
-      expectCase(c, { loss: r.loss, grad: { hidden: r.grad.hidden.data, weight: r.grad.weight.data, bias: r.grad.bias!.data } });
+      expectCase(c, { loss: r.loss as number, grad: { hidden: r.grad.hidden.data, weight: r.grad.weight.data, bias: r.grad.bias!.data } });
     });
   });
 }

@@ -71,8 +71,10 @@ export async function runLinear(ctx: GpuContext, job: LinearJob, spec: LinearSpe
   const owned: GPUBuffer[] = [];
   return finish(call, async () => {
     const { N, D, V } = job;
-    const plan = planLinear(N, V, D, ctx.profile);
-    if (4 * V > ctx.profile.maxBindingBytes - 512) throw new LossError(`${job.method}: one row of ${V} logits exceeds the device's largest binding`);
+    // Every buffer of the plan is also within the largest buffer the library may create.
+    const profile = { ...ctx.profile, maxBindingBytes: Math.min(ctx.profile.maxBindingBytes, ctx.maxBufferBytes) };
+    const plan = planLinear(N, V, D, profile);
+    if (4 * V > profile.maxBindingBytes - 512) throw new LossError(`${job.method}: one row of ${V} logits exceeds the device's largest binding`);
     if (plan.vocabPerBlock === 0) throw new LossError(`${job.method}: 128 rows of weight (D = ${D}) exceed the device's largest binding`);
     const none = spec.reduction === 'none';
     const sc = spec.grad;
@@ -97,7 +99,7 @@ export async function runLinear(ctx: GpuContext, job: LinearJob, spec: LinearSpe
     if (job.device) owned.push(...[losses, ...(grad ? [grad.hidden, grad.weight, grad.bias].flatMap((g) => g?.buffers ?? []) : [])].filter((b) => b !== undefined));
 
     // Operand dtypes in the linear kernels: x hidden, y weight, scale bias; 16-byte tiles along D where rows allow.
-    const vec4 = D % 4 === 0 && wholeTiles(N * D, job.hidden) && wholeTiles(V * D, job.weight);
+    const vec4 = D > 0 && D % 4 === 0 && wholeTiles(N * D, job.hidden) && wholeTiles(V * D, job.weight);
     const v = variant(ctx, 1, { vec4, x: dtypeOf(job.hidden), y: dtypeOf(job.weight), scale: dtypeOf(job.bias) });
     const blocks: [number, number][] = [];
     for (let v0 = 0; v0 < V; v0 += B) blocks.push([v0, Math.min(B, V - v0)]);
