@@ -33,7 +33,8 @@ fn hTile(i: u32, valid: vec4<bool>) -> vec4<f32> { return xTile(i, 1u, valid, 0.
 fn wTile(i: u32, valid: vec4<bool>) -> vec4<f32> { return yTile(i, 1u, valid, 0.0); }
 
 // z[r][c] = Σ_d x[r, d]·y[c, d] (+ bias[c]) for rows r < P.rows, block columns c < P.C, written
-// to out[oOff + r·ldz + c]; status[1] is set when a logit is not finite.
+// to out[oOff + r·ldz + c]; status[1] is set when a logit is not finite. Registers only: every
+// vector is indexed by constants (a dynamic index sends it to memory on an emulated adapter).
 @compute @workgroup_size(64)
 fn logits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let t = tileOf(wid, li, P.C);
@@ -47,9 +48,10 @@ fn logits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   for (; d + 4u <= P.D; d += 4u) {
     let w = transpose(mat4x4<f32>(wTile(cc.x + d, all4), wTile(cc.y + d, all4), wTile(cc.z + d, all4), wTile(cc.w + d, all4)));
     let h0 = hTile(rr.x + d, all4); let h1 = hTile(rr.y + d, all4); let h2 = hTile(rr.z + d, all4); let h3 = hTile(rr.w + d, all4);
-    for (var k = 0u; k < 4u; k++) {
-      a0 += h0[k] * w[k]; a1 += h1[k] * w[k]; a2 += h2[k] * w[k]; a3 += h3[k] * w[k];
-    }
+    a0 += h0.x * w[0]; a1 += h1.x * w[0]; a2 += h2.x * w[0]; a3 += h3.x * w[0];
+    a0 += h0.y * w[1]; a1 += h1.y * w[1]; a2 += h2.y * w[1]; a3 += h3.y * w[1];
+    a0 += h0.z * w[2]; a1 += h1.z * w[2]; a2 += h2.z * w[2]; a3 += h3.z * w[2];
+    a0 += h0.w * w[3]; a1 += h1.w * w[3]; a2 += h2.w * w[3]; a3 += h3.w * w[3];
   }
   // ... then one at a time.
   for (; d < P.D; d++) {
@@ -63,23 +65,35 @@ fn logits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   }
   let vr = valid4(t.x, P.rows);
   let vc = valid4(t.y, P.C);
-  var bad = false;
-  let acc = array<vec4<f32>, 4>(a0, a1, a2, a3);
-  for (var i = 0u; i < 4u; i++) {
-    if (!vr[i]) { continue; }
-    let o = P.oOff + (t.x + i) * P.ldz + t.y;
-    for (var j = 0u; j < 4u; j++) {
-      if (vc[j]) {
-        out[o + j] = acc[i][j];
-        bad = bad || !isFinite(acc[i][j]);
-      }
-    }
-  }
-  if (bad) { atomicStore(&status[1], 1u); }
+  let o = P.oOff + t.x * P.ldz + t.y;
+  store4(o, a0, vc & vec4<bool>(vr.x));
+  store4(o + P.ldz, a1, vc & vec4<bool>(vr.y));
+  store4(o + 2u * P.ldz, a2, vc & vec4<bool>(vr.z));
+  store4(o + 3u * P.ldz, a3, vc & vec4<bool>(vr.w));
+  if (badTile(a0, a1, a2, a3, vr, vc)) { atomicStore(&status[1], 1u); }
 }
 
-// G[r, c] of the chunk's gradient (the `weight` binding, f32, row stride ldz, from gOff).
-fn gAt(r: u32, c: u32) -> f32 { return weight[P.gOff + r * P.ldz + c]; }
+// A non-finite logit among the valid ones of a tile.
+fn badTile(a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, vr: vec4<bool>, vc: vec4<bool>) -> bool {
+  return any(!isFinite4(a0) & vc & vec4<bool>(vr.x)) || any(!isFinite4(a1) & vc & vec4<bool>(vr.y)) ||
+         any(!isFinite4(a2) & vc & vec4<bool>(vr.z)) || any(!isFinite4(a3) & vc & vec4<bool>(vr.w));
+}
+
+// out[o + j] = v[j] where valid.
+fn store4(o: u32, v: vec4<f32>, valid: vec4<bool>) {
+  if (valid.x) { out[o] = v.x; }
+  if (valid.y) { out[o + 1u] = v.y; }
+  if (valid.z) { out[o + 2u] = v.z; }
+  if (valid.w) { out[o + 3u] = v.w; }
+}
+
+// out[o … o+3] where valid, else 0: the running sums of a later block or chunk.
+fn load4(o: u32, valid: vec4<bool>) -> vec4<f32> {
+  if (!ACCUMULATE) { return vec4<f32>(0.0); }
+  return vec4<f32>(out[o], select(0.0, out[o + 1u], valid.y), select(0.0, out[o + 2u], valid.z), select(0.0, out[o + 3u], valid.w));
+}
+
+// The chunk's gradient G is the `weight` binding (f32, row stride ldz, its block's first column at gOff).
 
 // d hidden[r, d] (+)= Σ_c G[r, c]·y[c, d] over the block's columns c < P.C; out is (rows, D).
 @compute @workgroup_size(64)
@@ -89,22 +103,17 @@ fn gradHidden(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
   let rr = clamp4(t.x, P.rows);
   let vr = valid4(t.x, P.rows);
   let vd = valid4(t.y, P.D);
-  var acc = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-  if (ACCUMULATE) {
-    for (var i = 0u; i < 4u; i++) {
-      let o = P.oOff + rr[i] * P.D + t.y;
-      acc[i] = vec4<f32>(out[o], select(0.0, out[o + 1u], vd.y), select(0.0, out[o + 2u], vd.z), select(0.0, out[o + 3u], vd.w));
-    }
-  }
+  let o = rr * P.D + vec4<u32>(P.oOff + t.y);
+  var a0 = load4(o.x, vd); var a1 = load4(o.y, vd); var a2 = load4(o.z, vd); var a3 = load4(o.w, vd);
+  let g = rr * P.ldz + vec4<u32>(P.gOff);
   for (var c = 0u; c < P.C; c++) {
     let w = wTile(P.yOff + c * P.D + t.y, vd);
-    acc[0] += gAt(rr.x, c) * w; acc[1] += gAt(rr.y, c) * w; acc[2] += gAt(rr.z, c) * w; acc[3] += gAt(rr.w, c) * w;
+    a0 += weight[g.x + c] * w; a1 += weight[g.y + c] * w; a2 += weight[g.z + c] * w; a3 += weight[g.w + c] * w;
   }
-  for (var i = 0u; i < 4u; i++) {
-    if (!vr[i]) { continue; }
-    let o = P.oOff + (t.x + i) * P.D + t.y;
-    for (var j = 0u; j < 4u; j++) { if (vd[j]) { out[o + j] = acc[i][j]; } }
-  }
+  store4(o.x, a0, vd & vec4<bool>(vr.x));
+  store4(o.y, a1, vd & vec4<bool>(vr.y));
+  store4(o.z, a2, vd & vec4<bool>(vr.z));
+  store4(o.w, a3, vd & vec4<bool>(vr.w));
 }
 
 // d weight[c, d] (+)= Σ_r G[r, c]·x[r, d] over the chunk's rows r < P.rows; out is (C, D).
@@ -115,22 +124,18 @@ fn gradWeight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
   let cc = clamp4(t.x, P.C);
   let vc = valid4(t.x, P.C);
   let vd = valid4(t.y, P.D);
-  var acc = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-  if (ACCUMULATE) {
-    for (var i = 0u; i < 4u; i++) {
-      let o = P.oOff + cc[i] * P.D + t.y;
-      acc[i] = vec4<f32>(out[o], select(0.0, out[o + 1u], vd.y), select(0.0, out[o + 2u], vd.z), select(0.0, out[o + 3u], vd.w));
-    }
-  }
+  let o = cc * P.D + vec4<u32>(P.oOff + t.y);
+  var a0 = load4(o.x, vd); var a1 = load4(o.y, vd); var a2 = load4(o.z, vd); var a3 = load4(o.w, vd);
+  let g = cc + vec4<u32>(P.gOff);
   for (var r = 0u; r < P.rows; r++) {
     let h = hTile(P.xOff + r * P.D + t.y, vd);
-    acc[0] += gAt(r, cc.x) * h; acc[1] += gAt(r, cc.y) * h; acc[2] += gAt(r, cc.z) * h; acc[3] += gAt(r, cc.w) * h;
+    let gr = g + vec4<u32>(r * P.ldz);
+    a0 += weight[gr.x] * h; a1 += weight[gr.y] * h; a2 += weight[gr.z] * h; a3 += weight[gr.w] * h;
   }
-  for (var i = 0u; i < 4u; i++) {
-    if (!vc[i]) { continue; }
-    let o = P.oOff + (t.x + i) * P.D + t.y;
-    for (var j = 0u; j < 4u; j++) { if (vd[j]) { out[o + j] = acc[i][j]; } }
-  }
+  store4(o.x, a0, vd & vec4<bool>(vc.x));
+  store4(o.y, a1, vd & vec4<bool>(vc.y));
+  store4(o.z, a2, vd & vec4<bool>(vc.z));
+  store4(o.w, a3, vd & vec4<bool>(vc.w));
 }
 
 // d bias[c] (+)= Σ_r G[r, c] over the chunk's rows; one invocation a column.
@@ -140,6 +145,6 @@ fn gradBias(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
   if (c >= P.C) { return; }
   var acc = 0.0;
   if (ACCUMULATE) { acc = out[P.oOff + c]; }
-  for (var r = 0u; r < P.rows; r++) { acc += gAt(r, c); }
+  for (var r = 0u; r < P.rows; r++) { acc += weight[P.gOff + r * P.ldz + c]; }
   out[P.oOff + c] = acc;
 }

@@ -22,7 +22,7 @@ const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
  * none (or only a software rasterizer such as lavapipe), SwiftShader, the adapter the tests and
  * headless Chromium use here, is chosen instead.
  */
-function chooseVulkanDrivers() {
+export function chooseVulkanDrivers() {
   if (process.env.VK_ICD_FILENAMES) return `VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES}`;
   const probe = spawnSync(process.execPath, ['--input-type=module', '-e', `
     import { create } from 'webgpu';
@@ -44,7 +44,7 @@ function chooseVulkanDrivers() {
  * does not resolve, so a resolve hook adds '.js' for imports inside tfjs-core's dist/. The ESM copy
  * shares the engine and the gradient registry with the bundle (both live on the global namespace).
  */
-async function registerTfjsGradients() {
+export async function registerTfjsGradients() {
   const { register } = await import('node:module');
   const hook = `export async function resolve(s, ctx, next) {
     if (ctx.parentURL && ctx.parentURL.includes('/@tensorflow/tfjs-core/dist/') && s.startsWith('.') && !/\\.[cm]?js$/.test(s)) {
