@@ -16,6 +16,8 @@ const LAVAPIPE = '/usr/share/vulkan/icd.d/lvp_icd.json';
 const LAVAPIPE_FILES = ['test/gpu/torch.test.ts', 'test/gpu/device-errors.test.ts', 'test/gpu/hostile.test.ts', 'test/gpu/losses-ext.test.ts', 'test/gpu/half.test.ts',
   // The evaluator: its accumulation once lost its compensation to lavapipe's compiler only.
   'test/gpu/evaluator.test.ts',
+  // linearCrossEntropy: its own kernels (register-tiled products over the half operand templates).
+  'test/gpu/linear.test.ts',
   // ONNX Runtime Web's WebGPU EP with the float16 head end to end (needs shader-f16, which SwiftShader lacks).
   'test/interop/ort-node.test.ts'];
 const lavapipe = (name: string, include: string[]) => ({

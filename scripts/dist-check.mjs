@@ -27,6 +27,9 @@ async function run(losses) {
     binaryCrossEntropyWithLogits: await losses.binaryCrossEntropyWithLogits(x, y, { posWeight: new Float32Array([1, 2, 3]) }),
     klDiv: await losses.klDiv(x, probs, { reduction: 'batchmean' }),
     entropy: await losses.entropy(x),
+    // hidden (2, 3) against a head of 3 classes (weight (3, 3)): x is both.
+    linearCrossEntropy: await losses.linearCrossEntropy(x, { data: x.data.slice(0, 9).fill(0.5), shape: [3, 3] }, labels, { zLoss: 1e-3 }),
+    linearCrossEntropyGrad: (await losses.linearCrossEntropy(x, { data: new Float32Array(9).fill(0.5), shape: [3, 3] }, labels, { grad: true })).grad.weight,
   };
   let rejected = false;
   try {

@@ -6,7 +6,7 @@ import { expectTypeOf } from 'vitest';
 import { createLosses } from '../../src/index.js';
 import type {
   BceOptions, BceWithLogitsOptions, CreateLossesOptions, CrossEntropyOptions, DeviceTensor, EntropyOptions, EvaluationResult,
-  HalfTensor, HostTensor, KlDivOptions, Losses, NllLossOptions, Reduction, SoftmaxOptions,
+  HalfTensor, HostTensor, KlDivOptions, LinearCrossEntropyOptions, Losses, NllLossOptions, Reduction, SoftmaxOptions,
 } from '../../src/index.js';
 
 declare const losses: Losses;
@@ -156,3 +156,21 @@ expectTypeOf(ev.result()).resolves.toEqualTypeOf<EvaluationResult>();
 expectTypeOf(ev.result()).resolves.toHaveProperty('count').toEqualTypeOf<number>();
 // @ts-expect-error: calibrationBins is a number
 losses.evaluator({ calibrationBins: '15' });
+
+// linearCrossEntropy: the loss as crossEntropy's, the gradients each of its operand's dtype.
+declare const lceOptions: LinearCrossEntropyOptions;
+expectTypeOf(losses.linearCrossEntropy(x, x, labels)).resolves.toEqualTypeOf<number>();
+expectTypeOf(losses.linearCrossEntropy(x, x, labels, { reduction: 'none' })).resolves.toEqualTypeOf<HostTensor>();
+expectTypeOf(losses.linearCrossEntropy(x, x, labels, { grad: true, bias: probs })).resolves.toEqualTypeOf<
+  { loss: number; grad: { hidden: HostTensor; weight: HostTensor; bias?: HostTensor } }>();
+expectTypeOf(losses.linearCrossEntropy(h16, x, labels, { grad: true })).resolves.toEqualTypeOf<
+  { loss: number; grad: { hidden: HalfTensor; weight: HostTensor; bias?: HostTensor } }>();
+expectTypeOf(losses.linearCrossEntropy(x, x, labels, { grad: true, output: 'device' })).resolves.toEqualTypeOf<
+  { loss: number; grad: { hidden: DeviceTensor; weight: DeviceTensor; bias?: DeviceTensor } }>();
+expectTypeOf(losses.linearCrossEntropy(x, x, labels, { grad: true, reduction: 'none', outputDtype: 'float32' })).resolves.toEqualTypeOf<
+  { loss: HostTensor; grad: { hidden: HostTensor; weight: HostTensor; bias?: HostTensor } }>();
+expectTypeOf(losses.linearCrossEntropy(x, x, labels, { grad: flag })).resolves.toEqualTypeOf<
+  number | { loss: number; grad: { hidden: HostTensor; weight: HostTensor; bias?: HostTensor } }>();
+void lceOptions;
+// @ts-expect-error: targets are class indices
+void losses.linearCrossEntropy(x, x, probs);
