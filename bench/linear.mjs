@@ -9,7 +9,8 @@
 // reduction 'mean', gradients of hidden, weight and bias; host arrays in, host arrays out.
 // Implementations:
 //   floor          the logits alone, Z = H·Wᵀ + b, by a plain WGSL matmul (bench/lib/matmul.mjs): the
-//                  GFLOP/s the adapter gives a register-tiled product (timed resident: no upload)
+//                  GFLOP/s the adapter gives a register-tiled product (timed resident: no upload; the
+//                  rows whose logits fit one binding)
 //   linear         this library's linearCrossEntropy (the logits never whole)
 //   materialized   (a) the same matmul writes the N×V logits, this library's crossEntropy(grad: true,
 //                  output: 'device') turns them into G, and the plain products give dH, dW, db
@@ -155,20 +156,22 @@ const IMPLS = {
   async floor(d) {
     const { device } = await countedDevice();
     const mm = matmuls(device);
-    const H = upload(device, d.hidden), W = upload(device, d.weight), b = upload(device, d.bias);
-    const Z = device.createBuffer({ size: d.N * d.V * 4, usage: 0x80 | 0x04 });
+    // The logits of as many rows as one binding holds (all of them where they fit).
+    const rows = Math.min(d.N, Math.floor(device.limits.maxStorageBufferBindingSize / (4 * d.V)));
+    const H = upload(device, d.hidden.subarray(0, rows * d.D)), W = upload(device, d.weight), b = upload(device, d.bias);
+    const Z = device.createBuffer({ size: rows * d.V * 4, usage: 0x80 | 0x04 });
     return {
       device,
       async run() {
         const e = device.createCommandEncoder(), p = e.beginComputePass();
-        const u = mm.encode(p, 'nt', { M: d.N, N: d.V, K: d.D }, H, W, Z, b);
+        const u = mm.encode(p, 'nt', { M: rows, N: d.V, K: d.D }, H, W, Z, b);
         p.end();
         device.queue.submit([e.finish()]);
         await device.queue.onSubmittedWorkDone();
         u.destroy();
         return null;
       },
-      flops: 2 * d.N * d.D * d.V,
+      flops: 2 * rows * d.D * d.V,
       dispose() { [H, W, b, Z].forEach((x) => x.destroy()); mm.dispose(); device.destroy(); },
     };
   },
@@ -246,6 +249,23 @@ const IMPLS = {
   },
 };
 
+/** Runs `body` inside validation and out-of-memory error scopes: a WebGPU error of the implementation fails it (a baseline's own buffers included). */
+async function scoped(device, body) {
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let value, failure;
+  try {
+    value = await body();
+  } catch (err) {
+    failure = err;
+  }
+  const validation = await device.popErrorScope(), memory = await device.popErrorScope();
+  const error = validation ?? memory;
+  if (error) throw new Error(`WebGPU ${validation ? 'validation' : 'out-of-memory'} error: ${error.message.split('\n')[0]}`);
+  if (failure) throw failure;
+  return value;
+}
+
 function maxRel(got, want) {
   let top = 0, err = 0;
   for (let i = 0; i < want.length; i++) top = Math.max(top, Math.abs(want[i]));
@@ -280,7 +300,7 @@ for (const V of opts.vocab) {
       let last;
       for (let i = 0; i < opts.runs + 1; i++) {
         const t0 = performance.now();
-        last = await prepared.run();
+        last = await scoped(prepared.device, () => prepared.run());
         if (i > 0 || opts.runs === 0) times.push(performance.now() - t0); // the first run warms up
       }
       times.sort((a, b) => a - b);
