@@ -150,7 +150,7 @@ export function planReduce(n: number, itemBytes: number, p: AdapterProfile, tile
  */
 export interface LinearPlan {
   rowsPerChunk: number;
-  /** V, or a multiple of 128 (every block then starts on a 256-byte boundary, whatever D). */
+  /** Rows of the head a block: V where it fits one binding (a block's binding starts up to 127 elements early). */
   vocabPerBlock: number;
 }
 
@@ -167,7 +167,7 @@ export function planLinear(N: number, V: number, D: number, p: AdapterProfile | 
   // A chunk's logits, its rows of hidden and of the hidden gradient (float32 at most) each fit one binding.
   const rows = Math.floor(Math.min(LINEAR_SCRATCH_BYTES, binding) / (4 * V));
   const rowsPerChunk = Math.max(1, Math.min(N, rows, D === 0 ? Infinity : Math.floor(binding / (4 * D))));
-  // A block of the head and of its float32 gradient fits one binding.
-  const fit = D === 0 ? V : Math.floor(binding / (4 * D) / 128) * 128;
+  // A block of the head and of its float32 gradient fits one binding (0 when one row does not).
+  const fit = D === 0 ? V : Math.floor(binding / (4 * D));
   return { rowsPerChunk, vocabPerBlock: Math.max(0, Math.min(V, fit)) };
 }

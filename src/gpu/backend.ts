@@ -44,7 +44,7 @@ function copied<T>(d: T): T {
 /** Copies of a job's host operands (a call that waits for a new device must not read the caller's arrays later). */
 function captured<J extends object, S>(job: J, spec: S): [J, S] {
   // An in-place gradient goes into the caller's own array, which is therefore not copied.
-  const inPlace = (spec as { inPlace?: boolean }).inPlace === true;
+  const inPlace = (spec as { inPlace?: boolean } | undefined)?.inPlace === true;
   const j = Object.fromEntries(Object.entries(job).map(([k, v]) => [k, k === 'x' && inPlace ? v : copied(v)])) as J;
   return [j, copied(spec)];
 }

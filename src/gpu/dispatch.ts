@@ -285,7 +285,7 @@ export function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: Row
       };
       call.dispatch('rows', entry, { ...v, scale }, { ...base, ...constants }, groupsOf(nRows), {
         rows: nRows, C, inner, segment: plan.segment, splits: plan.splits,
-        xOff: xr.delta, tOff: lr?.delta ?? 0, oOff: or.delta, pOff: (pr?.delta ?? 0) / 4, ignoreIndex: job.ignoreIndex,
+        xOff: xr.delta, tOff: (row0 + r0) % ALIGN, oOff: or.delta, pOff: (pr?.delta ?? 0) / 4, ignoreIndex: job.ignoreIndex,
         keep: Math.fround(1 - eps), add: Math.fround(eps / C), eps,
         zLoss: job.zLoss ?? 0, softcap: job.softcap ?? 0, gamma: job.gamma ?? 0, ...params,
       }, bindings);

@@ -75,7 +75,7 @@ export async function runLinear(ctx: GpuContext, job: LinearJob, spec: LinearSpe
     const profile = { ...ctx.profile, maxBindingBytes: Math.min(ctx.profile.maxBindingBytes, ctx.maxBufferBytes) };
     const plan = planLinear(N, V, D, profile);
     if (4 * V > profile.maxBindingBytes - 512) throw new LossError(`${job.method}: one row of ${V} logits exceeds the device's largest binding`);
-    if (plan.vocabPerBlock === 0) throw new LossError(`${job.method}: 128 rows of weight (D = ${D}) exceed the device's largest binding`);
+    if (plan.vocabPerBlock === 0) throw new LossError(`${job.method}: one row of weight (D = ${D}) exceeds the device's largest binding`);
     const none = spec.reduction === 'none';
     const sc = spec.grad;
     const C = plan.rowsPerChunk, B = plan.vocabPerBlock;
