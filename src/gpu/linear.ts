@@ -113,7 +113,7 @@ export async function runLinear(ctx: GpuContext, job: LinearJob, spec: LinearSpe
         const w = weight.at(v0, nv), b = bias && range(bias, v0, nv, bytesOf(job.bias));
         call.dispatch('linear', 'logits', v, { HAS_BIAS: b !== undefined }, tiles(n, nv),
           { rows: n, C: nv, D, ldz: V, xOff: h.delta, yOff: w.delta, sOff: b?.delta ?? 0, oOff: v0 },
-          { x: h, y: w, scale: b, out: z, status });
+          { x: h, y: w, scale: b, out: range(z, 0, n * V), status });
       }
       const rows: RowJob = linearRows(job, { buffer: z, shape: [n, V] } as DeviceTensor, n, target);
       return rows;
