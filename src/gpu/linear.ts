@@ -17,6 +17,9 @@ import { planLinear } from '../plan.js';
 import { bytesOf, Call, dtypeOf, encodeRows, encodeRowSums, finish, gradScaleBinding, labelBytes, labelsMessage, range, variant, wholeTiles } from './dispatch.js';
 import type { GpuContext, Range } from './dispatch.js';
 
+// GPUBufferUsage / GPUMapMode values from the spec (the globals may not exist).
+const MAP_READ = 1, COPY_DST = 8, MAP_READ_MODE = 1;
+
 /** Rows of `width` elements: one buffer, or (host data or results beyond the largest buffer) one per part of `per` rows. */
 interface Rows {
   buffers: GPUBuffer[];
@@ -54,14 +57,33 @@ function outputRows(call: Call, ctx: GpuContext, job: LinearJob, what: string, t
   return rowsOf(parts, total, per, width, 4);
 }
 
-/** The host array of a result read back in parts. */
-function joined(parts: Float32Array[], floats: number): Float32Array {
-  if (parts.length === 1) return parts[0];
-  const all = new Float32Array(floats);
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
+/** Bytes a host result is read back by at a time: its staging copy never holds more. */
+const SLICE_BYTES = 16 << 20;
+
+/**
+ * A float32 result read back to the host through one staging buffer, a slice at a time: a head's
+ * gradient (V·D floats) costs no second copy of itself on the device. Runs after the call's
+ * submission, on the same queue.
+ */
+async function readSlices(ctx: GpuContext, rows: Rows): Promise<Float32Array> {
+  const all = new Float32Array(rows.sizes.reduce((a, b) => a + b, 0));
+  const staging = ctx.pool.acquire(Math.min(SLICE_BYTES, Math.max(16, all.byteLength)), MAP_READ | COPY_DST);
+  try {
+    let o = 0;
+    for (const [p, buffer] of rows.buffers.entries()) {
+      for (let at = 0; at < rows.sizes[p] * 4; at += SLICE_BYTES) {
+        const bytes = Math.min(SLICE_BYTES, rows.sizes[p] * 4 - at);
+        const enc = ctx.device.createCommandEncoder();
+        enc.copyBufferToBuffer(buffer, at, staging, 0, bytes);
+        ctx.device.queue.submit([enc.finish()]);
+        await staging.mapAsync(MAP_READ_MODE, 0, bytes);
+        all.set(new Float32Array(staging.getMappedRange(0, bytes)), o);
+        staging.unmap();
+        o += bytes / 4;
+      }
+    }
+  } finally {
+    ctx.pool.release(staging);
   }
   return all;
 }
@@ -150,28 +172,19 @@ export async function runLinear(ctx: GpuContext, job: LinearJob, spec: LinearSpe
     // A scale that needs the sums (a 'mean' over device labels): the logits once more, now for G.
     if (sc?.kind === 'sum') chunks.forEach(([r0, n], i) => backward(i, r0, n, (logits(r0, n), encs[i]), sums));
 
-    const host = (rows: Rows | undefined) => (rows && !job.device ? rows.buffers.map((b, p) => ({ buffer: b, floats: rows.sizes[p] })) : []);
-    const gradReads = grad ? [host(grad.hidden), host(grad.weight), host(grad.bias)] : [];
     const reads = [
       { buffer: status, floats: 2 },
       ...(none ? (job.device ? [] : [{ buffer: losses, floats: N }]) : [{ buffer: sums!, floats: K }]),
-      ...gradReads.flat(),
     ];
     const data = await call.read(reads);
     const flags = new Uint32Array(data[0].buffer);
     if (flags[1] !== 0) throw new LossError(`${job.method}: hidden·weightᵀ${job.bias ? ' + bias' : ''} holds a logit that is not finite: hidden, weight and bias must give finite logits`);
     if (flags[0] !== 0 && isDevice(job.target)) throw new LossError(labelsMessage(all));
     owned.length = 0; // the results are the caller's now
-    let k = 1;
-    const lossOut = none ? (job.device ? losses : data[k++]) : undefined;
-    const sumsOut = none ? undefined : Array.from(data[k++]);
-    const take = (rows: Rows | undefined) => {
-      if (!rows) return undefined;
-      if (job.device) return rows.buffers[0];
-      k += rows.buffers.length;
-      return joined(data.slice(k - rows.buffers.length, k), rows.sizes.reduce((a, b) => a + b, 0));
-    };
-    const g = grad && { hidden: take(grad.hidden)!, weight: take(grad.weight)!, bias: take(grad.bias) };
+    const lossOut = none ? (job.device ? losses : data[1]) : undefined;
+    const sumsOut = none ? undefined : Array.from(data[1]);
+    const take = async (rows: Rows | undefined) => (rows === undefined ? undefined : job.device ? rows.buffers[0] : readSlices(ctx, rows));
+    const g = grad && { hidden: (await take(grad.hidden))!, weight: (await take(grad.weight))!, bias: await take(grad.bias) };
     return { losses: lossOut, sums: sumsOut, grad: g };
   }).catch((err: unknown) => {
     for (const b of owned) b.destroy();
