@@ -26,6 +26,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeAdapter } from './lib/adapter.mjs';
+import { rng } from './lib/cases.mjs';
+import { readBuffer, uploadBuffer as upload } from './lib/gpu-floor.mjs';
 import { matmuls } from './lib/matmul.mjs';
 import { chooseVulkanDrivers, registerTfjsGradients } from './lib/node-env.mjs';
 
@@ -56,17 +58,6 @@ Object.assign(globalThis, globals);
 const gpu = create([]);
 const { createLosses } = await import('../dist/index.js');
 const log = (...a) => console.error(...a);
-
-/** mulberry32 */
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function data(N, D, V) {
   const r = rng(N * 7919 + D * 31 + V);
@@ -132,24 +123,6 @@ function counted(device) {
   return device;
 }
 
-async function read(device, buffer, floats) {
-  const s = device.createBuffer({ size: floats * 4, usage: 0x01 | 0x08 });
-  const e = device.createCommandEncoder();
-  e.copyBufferToBuffer(buffer, 0, s, 0, floats * 4);
-  device.queue.submit([e.finish()]);
-  await s.mapAsync(1);
-  const out = new Float32Array(s.getMappedRange().slice(0));
-  s.unmap();
-  s.destroy();
-  return out;
-}
-
-function upload(device, a) {
-  const b = device.createBuffer({ size: Math.max(16, Math.ceil(a.byteLength / 16) * 16), usage: 0x80 | 0x04 | 0x08 });
-  device.queue.writeBuffer(b, 0, a);
-  return b;
-}
-
 // ---------------------------------------------------------------- implementations: (d) → { run, dispose, memory }
 
 const IMPLS = {
@@ -213,7 +186,7 @@ const IMPLS = {
         us.push(mm.encode(p, 'nn', { M: N, N: D, K: V }, G, W, dH), mm.encode(p, 'tn', { M: V, N: D, K: N }, G, H, dW), mm.encode(p, 'colsum', { M: 1, N: V, K: N }, G, G, dB));
         p.end();
         device.queue.submit([e.finish()]);
-        const out = { loss: r.loss, dh: await read(device, dH, N * D), dw: await read(device, dW, V * D), db: await read(device, dB, V) };
+        const out = { loss: r.loss, dh: await readBuffer(device, dH, N * D * 4), dw: await readBuffer(device, dW, V * D * 4), db: await readBuffer(device, dB, V * 4) };
         [H, W, b, Z, G, dH, dW, dB, ...us].forEach((x) => x.destroy());
         return out;
       },

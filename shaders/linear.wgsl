@@ -65,11 +65,7 @@ fn logits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   }
   let vr = valid4(t.x, P.rows);
   let vc = valid4(t.y, P.C);
-  let o = P.oOff + t.x * P.ldz + t.y;
-  store4(o, a0, vc & vec4<bool>(vr.x));
-  store4(o + P.ldz, a1, vc & vec4<bool>(vr.y));
-  store4(o + 2u * P.ldz, a2, vc & vec4<bool>(vr.z));
-  store4(o + 3u * P.ldz, a3, vc & vec4<bool>(vr.w));
+  storeTile(vec4<u32>(P.oOff + t.x * P.ldz + t.y) + vec4<u32>(0u, 1u, 2u, 3u) * P.ldz, a0, a1, a2, a3, vr, vc);
   if (badTile(a0, a1, a2, a3, vr, vc)) { atomicStore(&status[1], 1u); }
 }
 
@@ -85,6 +81,14 @@ fn store4(o: u32, v: vec4<f32>, valid: vec4<bool>) {
   if (valid.y) { out[o + 1u] = v.y; }
   if (valid.z) { out[o + 2u] = v.z; }
   if (valid.w) { out[o + 3u] = v.w; }
+}
+
+// A 4×4 tile, row i (a_i) from out[o[i]] on, where both its row and its column are valid.
+fn storeTile(o: vec4<u32>, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, rows: vec4<bool>, cols: vec4<bool>) {
+  store4(o.x, a0, cols & vec4<bool>(rows.x));
+  store4(o.y, a1, cols & vec4<bool>(rows.y));
+  store4(o.z, a2, cols & vec4<bool>(rows.z));
+  store4(o.w, a3, cols & vec4<bool>(rows.w));
 }
 
 // out[o … o+3] where valid, else 0: the running sums of a later block or chunk.
@@ -110,10 +114,7 @@ fn gradHidden(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     let w = wTile(P.yOff + c * P.D + t.y, vd);
     a0 += weight[g.x + c] * w; a1 += weight[g.y + c] * w; a2 += weight[g.z + c] * w; a3 += weight[g.w + c] * w;
   }
-  store4(o.x, a0, vd & vec4<bool>(vr.x));
-  store4(o.y, a1, vd & vec4<bool>(vr.y));
-  store4(o.z, a2, vd & vec4<bool>(vr.z));
-  store4(o.w, a3, vd & vec4<bool>(vr.w));
+  storeTile(o, a0, a1, a2, a3, vr, vd);
 }
 
 // d weight[c, d] (+)= Σ_r G[r, c]·x[r, d] over the chunk's rows r < P.rows; out is (C, D).
@@ -132,10 +133,7 @@ fn gradWeight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     let gr = g + vec4<u32>(r * P.ldz);
     a0 += weight[gr.x] * h; a1 += weight[gr.y] * h; a2 += weight[gr.z] * h; a3 += weight[gr.w] * h;
   }
-  store4(o.x, a0, vd & vec4<bool>(vc.x));
-  store4(o.y, a1, vd & vec4<bool>(vc.y));
-  store4(o.z, a2, vd & vec4<bool>(vc.z));
-  store4(o.w, a3, vd & vec4<bool>(vc.w));
+  storeTile(o, a0, a1, a2, a3, vc, vd);
 }
 
 // d bias[c] (+)= Σ_r G[r, c] over the chunk's rows; one invocation a column.

@@ -6,6 +6,7 @@
 import { expect } from 'vitest';
 import { encodeHalf } from '../src/index.js';
 import type { HalfTensor, HostTensor, LinearCrossEntropyOptions, Losses, TensorInput } from '../src/index.js';
+import { decodeBits } from './half.js';
 import type { LinearCase, LinearOptions } from './linear-fixtures.js';
 import { linearCrossEntropyRef } from './linear-reference.js';
 import { randn, Rng } from './rng.js';
@@ -31,23 +32,8 @@ export function randomCase(rng: Rng, N: number, D: number, V: number, options: L
 export function halfCase(c: LinearCase, hd: 'float16' | 'bfloat16', wd: 'float16' | 'bfloat16'): { c: LinearCase; hidden: HalfTensor; weight: HalfTensor } {
   const hidden: HalfTensor = { data: encodeHalf(c.hidden, hd), shape: [c.N, c.D], dtype: hd };
   const weight: HalfTensor = { data: encodeHalf(c.weight, wd), shape: [c.V, c.D], dtype: wd };
-  const decoded = { ...c, hidden: decodeBits(hidden), weight: decodeBits(weight) };
+  const decoded = { ...c, hidden: decodeBits(hidden.data, hd), weight: decodeBits(weight.data, wd) };
   return { c: { ...decoded, expected: linearCrossEntropyRef(decoded) }, hidden, weight };
-}
-
-function decodeBits(t: HalfTensor): Float32Array {
-  const out = new Float32Array(t.data.length), f = new Float32Array(1), u = new Uint32Array(f.buffer);
-  for (let i = 0; i < out.length; i++) {
-    const b = t.data[i];
-    if (t.dtype === 'bfloat16') {
-      u[0] = b << 16;
-      out[i] = f[0];
-    } else {
-      const e = (b >> 10) & 31, m = b & 1023, s = b & 0x8000 ? -1 : 1;
-      out[i] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-    }
-  }
-  return out;
 }
 
 /**

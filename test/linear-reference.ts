@@ -10,29 +10,11 @@
  * rows gives all-zero gradients, as torch 1.13 does (test/fixtures/torch-linear).
  * Held to torch by test/linear-reference.test.ts.
  */
-import type { LinearOptions } from './linear-fixtures.js';
+import type { LinearCase } from './linear-fixtures.js';
 
-export interface LinearRefInput {
-  N: number;
-  D: number;
-  V: number;
-  /** (N, D) row-major. */
-  hidden: Float32Array;
-  /** (V, D) row-major. */
-  weight: Float32Array;
-  /** (V). */
-  bias?: Float32Array;
-  /** (N). */
-  target: Int32Array;
-  options: LinearOptions;
-  /** (N), 'none' only; absent: all ones. */
-  gradOutput?: Float32Array;
-}
-
-export interface LinearRefResult {
-  loss: number | Float64Array;
-  grad: { hidden: Float64Array; weight: Float64Array; bias?: Float64Array };
-}
+/** A case's operands and options (the fixtures' layout: row-major, weight (V, D), gradOutput for 'none' only). */
+export type LinearRefInput = Omit<LinearCase, 'name' | 'expected'>;
+export type LinearRefResult = LinearCase['expected'];
 
 export function linearCrossEntropyRef(c: LinearRefInput): LinearRefResult {
   const { N, D, V, hidden, weight, bias, target, options } = c;

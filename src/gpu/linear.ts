@@ -137,8 +137,7 @@ export async function runLinear(ctx: GpuContext, job: LinearJob, spec: LinearSpe
           { rows: n, C: nv, D, ldz: V, xOff: h.delta, yOff: w.delta, sOff: b?.delta ?? 0, oOff: v0 },
           { x: h, y: w, scale: b, out: range(z, 0, n * V), status });
       }
-      const rows: RowJob = linearRows(job, { buffer: z, shape: [n, V] } as DeviceTensor, n, target);
-      return rows;
+      return linearRows(job, { buffer: z, shape: [n, V] } as DeviceTensor, n, target) as RowJob;
     };
     const scale = sc && gradScaleBinding(call, { reduction: spec.reduction, scale: sc, inPlace: true }, undefined);
     const backward = (i: number, r0: number, n: number, enc: ReturnType<typeof encodeRows>, sums: GPUBuffer | undefined) => {
@@ -170,7 +169,12 @@ export async function runLinear(ctx: GpuContext, job: LinearJob, spec: LinearSpe
     });
     const sums = none ? undefined : encodeRowSums(call, ctx, all, losses);
     // A scale that needs the sums (a 'mean' over device labels): the logits once more, now for G.
-    if (sc?.kind === 'sum') chunks.forEach(([r0, n], i) => backward(i, r0, n, (logits(r0, n), encs[i]), sums));
+    if (sc?.kind === 'sum') {
+      chunks.forEach(([r0, n], i) => {
+        logits(r0, n);
+        backward(i, r0, n, encs[i], sums);
+      });
+    }
 
     const reads = [
       { buffer: status, floats: 2 },
