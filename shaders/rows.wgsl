@@ -9,6 +9,11 @@ override PER_ELEMENT: bool = false; // the op writes an output per element (the 
 override RECORDS: bool = false;    // write K-wide records for the batch sums instead of final losses
 override HAS_WEIGHT: bool = false; // class weights bound
 override KEEP_STATS: bool = false; // store each row's merged state in `partial` for gradRows
+// The options most calls leave off, as constants: an emulator runs both sides of a branch on a
+// uniform, so a softcap's tanh behind `P.softcap > 0` would cost every call (half the fold here).
+override SOFTCAP: bool = false; // P.softcap > 0
+override ZLOSS: bool = false;   // P.zLoss > 0
+override FOCAL: bool = false;   // P.gamma > 0
 
 const TILE = 4u;
 
@@ -32,7 +37,7 @@ fn tanh4(u: vec4<f32>) -> vec4<f32> {
 
 // Cross-entropy's logit softcap: c·tanh(v/c) (±c at ±inf, NaN stays NaN), or v without one.
 fn cap4(v: vec4<f32>) -> vec4<f32> {
-  if (P.softcap == 0.0) { return v; }
+  if (!SOFTCAP) { return v; }
   let c = P.softcap;
   let r = c * tanh4(finite4(v) / c);
   let inf = select(vec4<f32>(-c), vec4<f32>(c), isPosInf4(v));
@@ -168,7 +173,7 @@ fn finishRow(r: u32, acc: Acc) {
   if (OP == OP_CE_PROB) {
     let ls = log(acc.s);
     var loss = subS(mulS(acc.b, ls), acc.a);
-    if (P.zLoss > 0.0) {
+    if (ZLOSS) {
       let lse = acc.m + ls;
       loss = addS(loss, P.zLoss * (lse * lse));
     }
@@ -192,14 +197,14 @@ fn finishRow(r: u32, acc: Acc) {
         let ls = log(acc.s);
         let lp = select((xt - acc.m) - ls, P.negInf, isNegInf(xt)); // log p_t
         var f = 1.0; // focal: (1 − p_t)^γ, 1 − p_t = −expm1(log p_t)
-        if (P.gamma > 0.0) {
+        if (FOCAL) {
           f = powq(-expm1S(lp), P.gamma);
           // gradRows reads the target logit from the stored state (with inPlace, x is being overwritten)
           if (KEEP_STATS) { partial[P.pOff + r * P.splits].z = xt; }
         }
         nll = select(-mulS(wt, mulS(f, lp)), nan(), bad);
         if (MODE == MODE_DOT) { smoothing = select(subS(mulS(acc.b, ls), acc.a), nan(), bad); }
-        if (P.zLoss > 0.0) {
+        if (ZLOSS) {
           let lse = acc.m + ls;
           z = select(P.zLoss * (lse * lse), nan(), bad);
         }
@@ -212,7 +217,7 @@ fn finishRow(r: u32, acc: Acc) {
   } else {
     var loss = nll;
     if (MODE == MODE_DOT) { loss = addS(mulS(P.keep, nll), mulS(smoothing, P.add)); }
-    if (RECORDS && P.zLoss > 0.0) { // (row loss, z, w_t, counted): see the ce record of src/registry.ts
+    if (RECORDS && ZLOSS) { // (row loss, z, w_t, counted): see the ce record of src/registry.ts
       out[P.oOff + 4u * r] = loss;
       out[P.oOff + 4u * r + 1u] = z;
       out[P.oOff + 4u * r + 2u] = wt;
@@ -222,7 +227,7 @@ fn finishRow(r: u32, acc: Acc) {
       out[P.oOff + 3u * r + 1u] = smoothing;
       out[P.oOff + 3u * r + 2u] = wt;
     } else {
-      if (P.zLoss > 0.0) { loss = addS(loss, z); }
+      if (ZLOSS) { loss = addS(loss, z); }
       out[P.oOff + r] = loss;
     }
   }
@@ -291,7 +296,7 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
   if (!ignored && OP != OP_CE_PROB) { wt = select(1.0, weight[u32(t)], HAS_WEIGHT); }
   var wg = mulS(wt, g);
   let ls = log(acc.s);
-  if (P.gamma > 0.0 && OP == OP_CE && !ignored) {
+  if (FOCAL && OP == OP_CE && !ignored) {
     // focal: d/dx_c = −A·(δ_ct − p_c), A = γ·p_t·(1 − p_t)^(γ−1)·log p_t − (1 − p_t)^γ (0 where p_t = 1);
     // the (capped) target logit is in the state's a (finishRow put it there)
     let lp = select((acc.a - acc.m) - ls, P.negInf, isNegInf(acc.a));
@@ -302,7 +307,7 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
   }
   // z-loss: d(s·lse²)/dx_c = 2·s·lse·p_c, scaled like the row (a 'mean' divides by the row count)
   var zf = 0.0;
-  if (P.zLoss > 0.0 && !ignored && OP != OP_NLL) { zf = mulS((2.0 * P.zLoss) * (acc.m + ls), gradScaleZ(P.tOff + r)); }
+  if (ZLOSS && !ignored && OP != OP_NLL) { zf = mulS((2.0 * P.zLoss) * (acc.m + ls), gradScaleZ(P.tOff + r)); }
   let ob = base - P.xOff + P.oOff;
   let bad = poisoned(acc.m);
   for (var t0 = start + lane * TILE; t0 < end; t0 += LANES * TILE) {
@@ -335,7 +340,7 @@ fn gradLane(base: u32, seg: u32, lane: u32, r: u32, acc: Acc) {
         }
       }
       if (zf != 0.0) { d = addS4(d, mulS4(vec4<f32>(zf), p)); }
-      if (P.softcap > 0.0) {
+      if (SOFTCAP) {
         // through the cap: × (1 − tanh²(x/c)) of the input itself
         let th = select(tanh4(finite4(v) / P.softcap), vec4<f32>(1.0), isInf4(v));
         d = mulS4(d, 1.0 - th * th);

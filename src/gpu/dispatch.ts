@@ -268,6 +268,7 @@ export function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: Row
   const base: Constants = {
     WG: plan.workgroupSize, LANES: invocations, UNROLL: plan.unroll, MODE: spec.mode(job), OP: spec.code, PER_ELEMENT: spec.perElement,
     RECORDS: output === 'records', HAS_WEIGHT: weight !== undefined, KEEP_STATS: keepStats, LABELS64: lb === 8,
+    SOFTCAP: (job.softcap ?? 0) > 0, ZLOSS: (job.zLoss ?? 0) > 0, FOCAL: (job.gamma ?? 0) > 0,
   };
   const eps = job.op === 'ce' || job.op === 'ceProb' ? job.eps : 0;
   const lanesPerRow = (nRows: number) => Math.ceil((nRows * plan.splits * invocations) / plan.workgroupSize);
