@@ -127,6 +127,7 @@ export function htmlTable(rows) {
 const COLORS = {
   'webgpu-losses': '#1b9e4b', 'tfjs-webgpu': '#e6862e', 'tfjs-wasm': '#f0a95e', 'tfjs-cpu': '#f5c89a',
   'ort-web-webgpu': '#7b4fb8', 'ort-web-wasm': '#a98bd6', 'ort-node': '#8e6cc8', 'plain-js': '#8c8c8c',
+  'jax-webgpu': '#1f9fb4',
 };
 const FLOOR_STYLE = {
   'gpu resident': { color: '#1f5fbf', dash: '' }, 'gpu end-to-end': { color: '#1f5fbf', dash: '5 3' },

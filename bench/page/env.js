@@ -1,11 +1,12 @@
 // The browser environment: this library (from /src) on the page's WebGPU adapter and on the CPU,
 // the GPU floor on the library's device, the CPU floors, plain JS, TF.js (webgpu, wasm with SIMD on
-// one thread, cpu), ONNX Runtime Web (wasm on one thread; WebGPU for Softmax).
+// one thread, cpu), ONNX Runtime Web (wasm on one thread; WebGPU for Softmax), jax-js (WebGPU).
 
 import { createLosses } from '/src/index.ts';
 import { describeAdapter } from '../lib/adapter.mjs';
 import { ortImpl, tfjsImpl } from '../lib/baselines.mjs';
 import { gpuFloor } from '../lib/gpu-floor.mjs';
+import { jaxImpl } from '../lib/jax.mjs';
 import { floorGpu, floorJs, floorWasm, libraryCpu, libraryGpu, plainJs } from '../lib/impls.mjs';
 
 const NODE_MODULES = '/node_modules/';
@@ -64,6 +65,17 @@ export async function browserEnvironment({ log = () => {} } = {}) {
     }
   } catch (err) {
     log(`ONNX Runtime Web unavailable: ${err.message}`);
+  }
+  if (header.adapter) {
+    try {
+      const jax = await import('@jax-js/jax');
+      if (!(await jax.init('webgpu')).includes('webgpu')) throw new Error('its WebGPU backend did not start');
+      jax.defaultDevice('webgpu'); // as jax-js's README sets it up: arrays made without a device go there
+      header.jax = await fetch(`${NODE_MODULES}@jax-js/jax/package.json`).then((r) => r.json()).then((p) => p.version).catch(() => undefined);
+      impls.push(jaxImpl(jax));
+    } catch (err) {
+      log(`jax-js unavailable: ${err.message}`);
+    }
   }
   return { env: 'browser', impls, header, dispose() { for (const d of disposers) d(); cpu.dispose(); } };
 }

@@ -45,7 +45,7 @@ export default defineConfig({
     // Both pages' dependencies are known up front: a dependency discovered while a page runs would
     // make Vite re-bundle and reload it mid-run.
     entries: ['bench/page/index.html', 'examples/index.html'],
-    include: ['uplot', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu'],
+    include: ['uplot', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', '@jax-js/jax'],
     exclude: ['onnxruntime-web'],
   },
 });
