@@ -73,6 +73,7 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
   function reopen(): Promise<State> {
     reopening ??= open().then((s) => {
       state.ctx.pool.destroy();
+      state.ctx.kernels.destroy();
       state = s;
       reopening = undefined;
       return s;
@@ -185,6 +186,7 @@ export async function createWebGpuBackend(options: CreateLossesOptions): Promise
       if (disposed) return;
       disposed = true;
       state.ctx.pool.destroy();
+      state.ctx.kernels.destroy();
       if (state.handle.owned) state.ctx.device.destroy();
     },
   };

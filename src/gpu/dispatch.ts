@@ -16,12 +16,12 @@ import type { AdapterProfile, ReducePlan, RowPlan } from '../plan.js';
 import { R } from '../eval/metrics.js';
 import type { BadRow, EvalJob } from '../eval/metrics.js';
 import type { Constants, Family, Kernels, Variant } from './kernels.js';
-import { F32_OPERANDS, GSCALE, PARAM_BYTES, packParams, SLOTS, STORAGE_SLOTS } from './interface.js';
+import { F32_OPERANDS, GSCALE, packParams, SLOTS, STORAGE_SLOTS } from './interface.js';
 import type { Operands, Params, Slot } from './interface.js';
 import type { BufferPool } from './pool.js';
 
 // GPUBufferUsage / GPUMapMode values from the spec (the globals may not exist).
-const MAP_READ = 1, COPY_SRC = 4, COPY_DST = 8, UNIFORM = 64, STORAGE = 128;
+const MAP_READ = 1, COPY_SRC = 4, COPY_DST = 8, STORAGE = 128;
 /**
  * Elements per binding offset step: 256 bytes (minStorageBufferOffsetAlignment) hold 128 halves, 64
  * floats, 32 int64s, so every operand of a chunk, whatever its dtype, starts the same number of
@@ -96,7 +96,6 @@ export class Call {
   private taken: GPUBuffer[] = [];
   private encoder: GPUCommandEncoder;
   private pass: GPUComputePassEncoder;
-  private dummies = new Map<number, GPUBuffer>();
 
   constructor(private ctx: GpuContext) {
     this.encoder = ctx.device.createCommandEncoder();
@@ -131,53 +130,50 @@ export class Call {
     return b;
   }
 
-  /** A placeholder for a binding the kernel does not use (one per binding: writable ones may not alias). */
-  dummy(binding: number): GPUBuffer {
-    let b = this.dummies.get(binding);
-    if (!b) {
-      b = this.buffer(16);
-      this.dummies.set(binding, b);
-    }
-    return b;
-  }
-
   dispatch(family: Family, entry: string, variant: Variant, constants: Constants, groups: number,
     params: Params, bindings: Bindings): void {
     if (groups === 0) return;
     const maxDim = this.ctx.profile.maxGroupsPerDim;
     const gx = Math.min(groups, maxDim), gy = Math.ceil(groups / gx);
     if (gy > maxDim) throw new LossError(`the batch needs ${groups} workgroups, more than this device can dispatch`);
-    const u = this.buffer(PARAM_BYTES, UNIFORM | COPY_DST);
-    this.ctx.device.queue.writeBuffer(u, 0, packParams({ ...params, groupsX: gx }));
+    const u = this.ctx.kernels.uniform(packParams({ ...params, groupsX: gx }));
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: u } }];
     for (const slot of STORAGE_SLOTS) {
       const b = SLOTS_BINDING[slot], r = bindings[slot];
-      if (r === undefined) entries.push({ binding: b, resource: { buffer: this.dummy(b) } });
+      if (r === undefined) entries.push({ binding: b, resource: { buffer: this.ctx.kernels.placeholder(b) } });
       else if ('delta' in r) entries.push({ binding: b, resource: { buffer: r.buffer, offset: r.offset, size: r.size } });
       else entries.push({ binding: b, resource: { buffer: r } });
     }
     const pipeline = this.ctx.kernels.pipeline(family, entry, variant, constants);
     this.pass.setPipeline(pipeline);
-    this.pass.setBindGroup(0, this.ctx.device.createBindGroup({ layout: this.ctx.kernels.layout, entries }));
+    // A bind group is kept only where it holds the library's buffers alone: one kept with an app's
+    // buffer would keep that buffer's memory alive after the app let go of it.
+    const ours = entries.every((e) => {
+      const b = (e.resource as GPUBufferBinding).buffer;
+      return this.taken.includes(b) || this.ctx.kernels.owns(b);
+    });
+    this.pass.setBindGroup(0, ours ? this.ctx.kernels.bindGroup(entries) : this.ctx.device.createBindGroup({ layout: this.ctx.kernels.layout, entries }));
     this.pass.dispatchWorkgroups(gx, gy);
   }
 
-  /** Ends the pass, copies `floats` floats of each source to the host, submits, waits, returns them. */
+  /** Ends the pass, copies `floats` floats of each source to the host through one staging buffer, submits, waits, returns them. */
   async read(sources: { buffer: GPUBuffer; floats: number }[]): Promise<Float32Array[]> {
     this.pass.end();
-    const staged = sources.map(({ buffer, floats }) => {
-      const bytes = Math.max(4, floats * 4);
-      const m = this.buffer(bytes, MAP_READ | COPY_DST);
-      this.encoder.copyBufferToBuffer(buffer, 0, m, 0, bytes);
-      return { m, floats };
-    });
+    const at: number[] = [];
+    let bytes = 0;
+    for (const { floats } of sources) {
+      at.push(bytes);
+      bytes += Math.ceil(Math.max(1, floats) / 2) * 8; // each copy starts on 8 bytes, as a mapped range must
+    }
+    const m = sources.length > 0 ? this.buffer(bytes, MAP_READ | COPY_DST) : undefined;
+    sources.forEach(({ buffer, floats }, i) => this.encoder.copyBufferToBuffer(buffer, 0, m!, at[i], Math.max(4, floats * 4)));
     this.ctx.device.queue.submit([this.encoder.finish()]);
-    return Promise.all(staged.map(async ({ m, floats }) => {
-      await m.mapAsync(1 /* GPUMapMode.READ */, 0, Math.max(4, floats * 4));
-      const data = new Float32Array(m.getMappedRange(0, Math.max(4, floats * 4)).slice(0, floats * 4));
-      m.unmap();
-      return data;
-    }));
+    if (!m) return [];
+    await m.mapAsync(1 /* GPUMapMode.READ */, 0, bytes);
+    const all = m.getMappedRange(0, bytes);
+    const out = sources.map(({ floats }, i) => new Float32Array(all.slice(at[i], at[i] + floats * 4)));
+    m.unmap();
+    return out;
   }
 
   /** Ends the pass and submits, reading nothing back (the work is ordered before any later call's). */
@@ -190,6 +186,7 @@ export class Call {
   done(): void {
     for (const b of this.taken) this.ctx.pool.release(b);
     this.taken = [];
+    this.ctx.kernels.trim();
   }
 }
 

@@ -9,6 +9,7 @@ import type { Losses } from '../../src/index.js';
 import { CASES, compareResults, materialize, runCase, sameBits } from '../cases.js';
 import type { Case, Result } from '../cases.js';
 import { appDevice, hostOf, readBack, upload, webgpuLosses } from './harness.js';
+import { baseSeed, logits, Rng } from '../rng.js';
 
 function stats(l: Losses) {
   expect(typeof l.stats, 'the webgpu facade must expose stats()').toBe('function');
@@ -285,6 +286,27 @@ describe('pool', () => {
       expect(last.pooledBuffers, JSON.stringify(samples.slice(0, 8))).toBeLessThanOrEqual(warm.pooledBuffers);
       expect(last.pooledBytes).toBeLessThanOrEqual(warm.pooledBytes);
       expect(last.pooledBytes).toBeLessThanOrEqual(256 * 2 ** 20);
+    } finally {
+      l.dispose();
+    }
+  });
+
+  it('more distinct calls than the kept uniforms, then the first ones again: every answer the oracle\'s', async () => {
+    const l = await webgpuLosses({ poison: false });
+    const cpu = await oracleOf(l);
+    try {
+      const rng = Rng.for(baseSeed(), 'kept uniforms');
+      const calls = Array.from({ length: 700 }, (_, i) => {
+        const N = i + 1, C = 3 + (i % 7);
+        return { x: logits(rng, [N, C]), t: Int32Array.from({ length: N }, () => Math.floor(rng.next() * C)), N, C };
+      });
+      const failures: string[] = [];
+      for (const { x, t, N, C } of [...calls, ...calls.slice(0, 50)]) {
+        const [g, c] = [await l.crossEntropy({ data: x, shape: [N, C] }, t), await cpu.crossEntropy({ data: x, shape: [N, C] }, t)];
+        if (!(Math.abs(g - c) <= 1e-5 * Math.abs(c))) failures.push(`${N}x${C}: ${g} vs the oracle's ${c}`);
+      }
+      expect(failures).toEqual([]);
+      expect(stats(l).liveBuffers).toBe(0);
     } finally {
       l.dispose();
     }
