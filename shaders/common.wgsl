@@ -98,6 +98,26 @@ fn logS4(v: vec4<f32>) -> vec4<f32> {
   return select(r, vec4<f32>(nan()), isNan4(v) | ((u >= vec4<u32>(0x80000000u)) & !zero));
 }
 
+// A Kahan lane of the batch sums (src/plan.ts): its sum and compensation, and aside, the ±inf and
+// NaN items and overflowed sums (combined by addS4), as on the CPU, whose compensation is dropped
+// once a sum is not finite.
+struct Kahan { sum: vec4<f32>, c: vec4<f32>, spec: vec4<f32> }
+
+// Adds the components of x that `has` holds (a lane past the end takes no step at all).
+fn kahanAdd(k: Kahan, x: vec4<f32>, has: vec4<bool>) -> Kahan {
+  let fin = isFinite4(x);
+  let d = select(vec4<f32>(0.0), x, fin) - k.c;
+  let t = k.sum + d;
+  let kept = has & fin & isFinite4(t);
+  let aside = has & !kept;
+  return Kahan(
+    select(select(k.sum, vec4<f32>(0.0), aside & fin), t, kept),
+    select(select(k.c, vec4<f32>(0.0), aside & fin), (t - k.sum) - d, kept),
+    select(k.spec, addS4(k.spec, select(t, x, !fin)), aside));
+}
+
+fn kahanValue(k: Kahan) -> vec4<f32> { return addS4(k.sum - k.c, k.spec); }
+
 // max that propagates NaN, in the CPU backend's order (max itself only ever compares non-NaN values).
 fn nanMax(a: f32, b: f32) -> f32 {
   return select(select(max(a, b), b, isNan(b)), a, isNan(a));

@@ -14,13 +14,13 @@ fn laneMerge(acc: Acc, li: u32) -> Acc {
   return fromVec(lanesScratch[li - lane]);
 }
 
-// Sums the LANES vectors of the lane group (the same halving tree); the result is valid in every lane.
-fn laneSum(v: vec4<f32>, li: u32) -> vec4<f32> {
-  if (LANES == 1u) { return v; }
-  let lane = li % LANES;
+// Sums the vectors of each `width` consecutive invocations (the same halving tree); the result is valid in every lane.
+fn laneSum(v: vec4<f32>, li: u32, width: u32) -> vec4<f32> {
+  if (width == 1u) { return v; }
+  let lane = li % width;
   lanesScratch[li] = v;
   workgroupBarrier();
-  for (var h = LANES / 2u; h >= 1u; h = h / 2u) {
+  for (var h = width / 2u; h >= 1u; h = h / 2u) {
     if (lane < h) { lanesScratch[li] = addS4(lanesScratch[li], lanesScratch[li + h]); }
     workgroupBarrier();
   }

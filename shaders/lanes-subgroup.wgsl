@@ -10,9 +10,9 @@ fn laneMerge(acc: Acc, li: u32) -> Acc {
   return r;
 }
 
-fn laneSum(v: vec4<f32>, li: u32) -> vec4<f32> {
+fn laneSum(v: vec4<f32>, li: u32, width: u32) -> vec4<f32> {
   var r = v;
-  for (var h = LANES / 2u; h >= 1u; h = h / 2u) {
+  for (var h = width / 2u; h >= 1u; h = h / 2u) {
     r = addS4(r, subgroupShuffleXor(r, h));
   }
   return r;

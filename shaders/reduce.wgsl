@@ -17,29 +17,16 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let per = select(1u, 4u, TILED); // items per unit
   let start = block * P.blockLen / per;
   let end = (min(P.rows, (block + 1u) * P.blockLen) + per - 1u) / per;
-  var sum = vec4<f32>(0.0);
-  var c = vec4<f32>(0.0);
-  var spec = vec4<f32>(0.0); // ±inf and NaN items, and overflowed sums, combined by addS4
+  var k = Kahan(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   for (var u = start + li; u < end; u += LANES) {
-    let x = load(u);
-    // Kahan steps on finite items only (as on the CPU, whose compensation is dropped once a sum is
-    // not finite); lanes past the end take no step at all.
-    let has = present(u);
-    let fin = isFinite4(x);
-    let d = select(vec4<f32>(0.0), x, fin) - c;
-    let t = sum + d;
-    let kept = has & fin & isFinite4(t);
-    let aside = has & !kept;
-    spec = select(spec, addS4(spec, select(t, x, !fin)), aside);
-    c = select(select(c, vec4<f32>(0.0), aside & fin), (t - sum) - d, kept);
-    sum = select(select(sum, vec4<f32>(0.0), aside & fin), t, kept);
+    k = kahanAdd(k, load(u), present(u));
   }
-  let v = laneSum(addS4(sum - c, spec), li);
+  let v = laneSum(kahanValue(k), li, LANES);
   if (li == 0u) {
     if (TILED) {
       out[P.oOff + g] = addS(addS(v.x, v.z), addS(v.y, v.w));
     } else {
-      for (var k = 0u; k < K; k++) { out[P.oOff + g * K + k] = v[k]; }
+      for (var c = 0u; c < K; c++) { out[P.oOff + g * K + c] = v[c]; }
     }
   }
 }

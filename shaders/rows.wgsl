@@ -14,6 +14,7 @@ override KEEP_STATS: bool = false; // store each row's merged state in `partial`
 override SOFTCAP: bool = false; // P.softcap > 0
 override ZLOSS: bool = false;   // P.zLoss > 0
 override FOCAL: bool = false;   // P.gamma > 0
+override K: u32 = 1;            // floats a row writes: its record's (RECORDS), else 1 (its loss)
 
 const TILE = 4u;
 
@@ -163,12 +164,12 @@ fn writeLane(base: u32, seg: u32, lane: u32, acc: Acc) {
   }
 }
 
-// The loss of row r from its merged state: a final loss, or a record for the batch sums.
-fn finishRow(r: u32, acc: Acc) {
+// Row r's record for the batch sums (RECORDS: K fields, see ROW_OPS in src/registry.ts), or its
+// final loss in x.
+fn rowRecord(r: u32, acc: Acc) -> vec4<f32> {
   let bad = OP != OP_NLL && poisoned(acc.m);
   if (OP == OP_ENTROPY) {
-    out[P.oOff + r] = select(log(acc.s) - acc.a / acc.s, nan(), bad);
-    return;
+    return vec4<f32>(select(log(acc.s) - acc.a / acc.s, nan(), bad), 0.0, 0.0, 0.0);
   }
   if (OP == OP_CE_PROB) {
     let ls = log(acc.s);
@@ -177,8 +178,7 @@ fn finishRow(r: u32, acc: Acc) {
       let lse = acc.m + ls;
       loss = addS(loss, P.zLoss * (lse * lse));
     }
-    out[P.oOff + r] = select(loss, nan(), bad);
-    return;
+    return vec4<f32>(select(loss, nan(), bad), 0.0, 0.0, 0.0);
   }
   let t = labelAt(P.tOff + r);
   var nll = 0.0;
@@ -211,26 +211,20 @@ fn finishRow(r: u32, acc: Acc) {
       }
     }
   }
-  if (RECORDS && OP == OP_NLL) {
-    out[P.oOff + 2u * r] = nll;
-    out[P.oOff + 2u * r + 1u] = wt;
-  } else {
-    var loss = nll;
-    if (MODE == MODE_DOT) { loss = addS(mulS(P.keep, nll), mulS(smoothing, P.add)); }
-    if (RECORDS && ZLOSS) { // (row loss, z, w_t, counted): see the ce record of src/registry.ts
-      out[P.oOff + 4u * r] = loss;
-      out[P.oOff + 4u * r + 1u] = z;
-      out[P.oOff + 4u * r + 2u] = wt;
-      out[P.oOff + 4u * r + 3u] = select(0.0, 1.0, t != P.ignoreIndex);
-    } else if (RECORDS) {
-      out[P.oOff + 3u * r] = nll;
-      out[P.oOff + 3u * r + 1u] = smoothing;
-      out[P.oOff + 3u * r + 2u] = wt;
-    } else {
-      if (ZLOSS) { loss = addS(loss, z); }
-      out[P.oOff + r] = loss;
-    }
-  }
+  if (RECORDS && OP == OP_NLL) { return vec4<f32>(nll, wt, 0.0, 0.0); }
+  var loss = nll;
+  if (MODE == MODE_DOT) { loss = addS(mulS(P.keep, nll), mulS(smoothing, P.add)); }
+  // (row loss, z, w_t, counted) with a z-loss: see the ce record of src/registry.ts
+  if (RECORDS && ZLOSS) { return vec4<f32>(loss, z, wt, select(0.0, 1.0, t != P.ignoreIndex)); }
+  if (RECORDS) { return vec4<f32>(nll, smoothing, wt, 0.0); }
+  if (ZLOSS) { loss = addS(loss, z); }
+  return vec4<f32>(loss, 0.0, 0.0, 0.0);
+}
+
+// Writes row r's record (or loss) from its merged state.
+fn finishRow(r: u32, acc: Acc) {
+  let v = rowRecord(r, acc);
+  for (var c = 0u; c < K; c++) { out[P.oOff + K * r + c] = v[c]; }
 }
 
 @compute @workgroup_size(WG)
@@ -358,4 +352,27 @@ fn gradRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
   if (g >= P.splits * P.rows) { return; }
   let r = g / P.splits;
   gradLane(rowBase(r), g % P.splits, li % LANES, r, fromVec(partial[P.pOff + r * P.splits]));
+}
+
+// Rows of one invocation each (src/gpu/dispatch.ts fuses them): the first pass of the batch sums
+// with the rows' records made in place, so a batch whose sums fit one block takes one dispatch.
+// Workgroup g sums block g as reduce.wgsl does (Kahan lane li takes rows li, li + WG, … of the
+// block, then the halving tree) and writes its K sums to out[P.oOff + g·K + k].
+@compute @workgroup_size(WG)
+fn rowSums(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let g = groupIndex(wid);
+  if (g >= P.blocks) { return; }
+  let start = (P.firstBlock + g) * P.blockLen;
+  let end = min(P.rows, start + P.blockLen);
+  var k = Kahan(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  for (var r = start + li; r < end; r += WG) {
+    var acc = Acc(P.negInf, 0.0, 0.0, 0.0);
+    if (OP != OP_NLL) { acc = foldLanes(rowBase(r), 0u, 0u); }
+    if (KEEP_STATS) { partial[P.pOff + r] = toVec(acc); }
+    k = kahanAdd(k, rowRecord(r, acc), vec4<bool>(true));
+  }
+  let v = laneSum(kahanValue(k), li, WG);
+  if (li == 0u) {
+    for (var c = 0u; c < K; c++) { out[P.oOff + g * K + c] = v[c]; }
+  }
 }

@@ -217,9 +217,14 @@ interface RowEncoding {
   floats: number;
   /** Bad-label flag of device targets. */
   status: GPUBuffer;
+  /**
+   * Where the records went: with `blocks`, small rows were folded straight into the batch sums'
+   * first pass, and `out` holds its `blocks` K-wide block sums (no records were written).
+   */
+  blocks?: number;
   /** Encodes `entry` of rows.wgsl for every chunk with extra constants and overrides of bindings. */
   each(entry: string, groupsOf: (rows: number) => number, constants?: Constants,
-    bindings?: (s0: number, n: number) => Bindings, params?: Params, scale?: FloatDtype): void;
+    bindings?: (s0: number, n: number) => Bindings, params?: Params, over?: Partial<Variant>): void;
   lanesPerRow: (rows: number) => number;
   /** The input on the device (uploaded, or the app's buffer). */
   x: GPUBuffer;
@@ -264,12 +269,12 @@ export function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: Row
   });
   const base: Constants = {
     WG: plan.workgroupSize, LANES: invocations, UNROLL: plan.unroll, MODE: spec.mode(job), OP: spec.code, PER_ELEMENT: spec.perElement,
-    RECORDS: output === 'records', HAS_WEIGHT: weight !== undefined, KEEP_STATS: keepStats, LABELS64: lb === 8,
+    K, RECORDS: output === 'records', HAS_WEIGHT: weight !== undefined, KEEP_STATS: keepStats, LABELS64: lb === 8,
     SOFTCAP: (job.softcap ?? 0) > 0, ZLOSS: (job.zLoss ?? 0) > 0, FOCAL: (job.gamma ?? 0) > 0,
   };
   const eps = job.op === 'ce' || job.op === 'ceProb' ? job.eps : 0;
   const lanesPerRow = (nRows: number) => Math.ceil((nRows * plan.splits * invocations) / plan.workgroupSize);
-  const each: RowEncoding['each'] = (entry, groupsOf, constants = {}, extra, params = {}, scale = 'float32') => {
+  const each: RowEncoding['each'] = (entry, groupsOf, constants = {}, extra, params = {}, over = {}) => {
     for (let s0 = 0; s0 < outer; s0 += chunkSlices) {
       const n = Math.min(chunkSlices, outer - s0);
       const r0 = s0 * inner, nRows = n * inner;
@@ -281,7 +286,7 @@ export function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: Row
         x: xr, labels: lr, y: prob && range(prob, s0 * C * inner, n * C * inner, bytesOf(job.prob)),
         weight, out: or, partial: pr, status, ...extra?.(s0, n),
       };
-      call.dispatch('rows', entry, { ...v, scale }, { ...base, ...constants }, groupsOf(nRows), {
+      call.dispatch('rows', entry, { ...v, ...over }, { ...base, ...constants }, groupsOf(nRows), {
         rows: nRows, C, inner, segment: plan.segment, splits: plan.splits,
         xOff: xr.delta, tOff: (row0 + r0) % ALIGN, oOff: or.delta, pOff: (pr?.delta ?? 0) / 4, ignoreIndex: job.ignoreIndex,
         keep: Math.fround(1 - eps), add: Math.fround(eps / C), eps,
@@ -289,6 +294,17 @@ export function encodeRows(call: Call, ctx: GpuContext, job: RowJob, output: Row
       }, bindings);
     }
   };
+  // Rows of one invocation each (small C) fold straight into the batch sums' first pass, in its
+  // order (src/plan.ts), so no records are written and read again: a batch whose sums fit one
+  // block takes one dispatch. The row plan and the sums' plan are the same as unfused.
+  const sums = output === 'records' && !into && plan.family === 'thread' && plan.unroll === 1 && chunkSlices >= outer
+    ? planReduce(rows, K * 4, ctx.profile) : undefined;
+  if (sums) {
+    const blockSums = call.output(sums.groups * K);
+    each('rowSums', () => sums.groups, { WG: sums.lanes }, () => ({ out: blockSums }),
+      { blockLen: sums.blockLen, firstBlock: 0, blocks: sums.groups, oOff: 0 }, { subgroups: variant(ctx, sums.lanes).subgroups });
+    return { out: blockSums, floats: sums.groups * K, blocks: sums.groups, status, each, lanesPerRow, x };
+  }
   each('main', lanesPerRow);
   if (plan.splits > 1) {
     each('mergeRows', (nRows) => Math.ceil(nRows / plan.workgroupSize));
@@ -320,9 +336,13 @@ function encodeReduce(call: Call, ctx: GpuContext, family: 'reduceRecords' | 're
     call.dispatch(family, 'reduce', v, { ...constants, ...sourceConstants }, blocks,
       { ...params, rows: n, blockLen, firstBlock: b0, blocks, itemBase: start, oOff: b0 * K }, { ...bindings, out: sums });
   }
+  return encodeFinalSums(call, ctx, sums, G, K, plan.finalLanes);
+}
+
+/** The batch sums' second pass, over the G block sums of the first (none when G is 1): the buffer of the K sums. */
+function encodeFinalSums(call: Call, ctx: GpuContext, sums: GPUBuffer, G: number, K: number, lanes: number): GPUBuffer {
   if (G === 1) return sums;
   const total = call.output(K);
-  const lanes = plan.finalLanes;
   call.dispatch('reduceRecords', 'reduce', variant(ctx, lanes), { WG: lanes, LANES: lanes, K, TILED: false }, 1,
     { rows: G, blockLen: G, firstBlock: 0, blocks: 1, itemBase: 0, xOff: 0, oOff: 0 }, { y: sums, out: total });
   return total;
@@ -360,10 +380,11 @@ export async function runRows(ctx: GpuContext, job: RowJob, output: 'normalize' 
   });
 }
 
-/** Encodes the batch sums of a row job's records; returns the buffer of the K sums. */
-export function encodeRowSums(call: Call, ctx: GpuContext, job: RowJob, records: GPUBuffer): GPUBuffer {
+/** Encodes the batch sums of a row job's records (or the rest of them, after fused rows); returns the buffer of the K sums. */
+export function encodeRowSums(call: Call, ctx: GpuContext, job: RowJob, records: GPUBuffer, blocks?: number): GPUBuffer {
   const K = ROW_OPS[job.op].records(job);
   const rows = job.layout.rows;
+  if (blocks !== undefined) return encodeFinalSums(call, ctx, records, blocks, K, planReduce(rows, K * 4, ctx.profile).finalLanes);
   return encodeReduce(call, ctx, 'reduceRecords', rows, K, planReduce(rows, K * 4, ctx.profile), (start, count) => {
     const r = range(records, start * K, count * K);
     return { params: { xOff: r.delta }, bindings: { y: r } };
@@ -373,8 +394,8 @@ export function encodeRowSums(call: Call, ctx: GpuContext, job: RowJob, records:
 export async function runRowSums(ctx: GpuContext, job: RowJob): Promise<number[]> {
   const call = new Call(ctx);
   return finish(call, async () => {
-    const { out, status } = encodeRows(call, ctx, job, 'records');
-    const total = encodeRowSums(call, ctx, job, out);
+    const { out, status, blocks } = encodeRows(call, ctx, job, 'records');
+    const total = encodeRowSums(call, ctx, job, out, blocks);
     const [sums] = await collect(call, [{ buffer: total, floats: ROW_OPS[job.op].records(job) }], isDevice(job.target) ? status : undefined, labelsMessage(job));
     return Array.from(sums as Float32Array);
   });
@@ -406,12 +427,12 @@ export async function runRowGrad(ctx: GpuContext, job: RowJob, spec: GradSpec): 
     const { C, inner, rows } = job.layout;
     const none = spec.reduction === 'none';
     const enc = encodeRows(call, ctx, job, none ? 'losses' : 'records', true);
-    const sums = none ? undefined : encodeRowSums(call, ctx, job, enc.out);
+    const sums = none ? undefined : encodeRowSums(call, ctx, job, enc.out, enc.blocks);
     const grad = spec.inPlace ? enc.x : job.device ? call.owned(rows * C) : call.output(rows * C);
     const sc = gradScaleBinding(call, spec, sums);
     enc.each('gradRows', enc.lanesPerRow, { GSCALE: sc.GSCALE, IN_PLACE: spec.inPlace }, (s0, n) => ({
       out: range(grad, s0 * C * inner, n * C * inner), scale: sc.bind(s0 * inner, n * inner), ...(spec.inPlace ? { x: undefined } : {}),
-    }), sc.params, sc.scale);
+    }), sc.params, { scale: sc.scale });
     const K = ROW_OPS[job.op].records(job);
     const outs = [
       none ? { buffer: enc.out, floats: rows, device: job.device } : { buffer: sums!, floats: K },

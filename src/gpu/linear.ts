@@ -145,7 +145,7 @@ export async function runLinear(ctx: GpuContext, job: LinearJob, spec: LinearSpe
       // G over the chunk's logits.
       enc.each('gradRows', enc.lanesPerRow, { GSCALE: s.GSCALE, IN_PLACE: true }, (s0, m) => ({
         out: range(z, s0 * V, m * V), scale: s.bind(r0 + s0, m), x: undefined,
-      }), s.params, s.scale);
+      }), s.params, { scale: s.scale });
       const g = range(z, 0, n * V), h = hidden.at(r0, n), dh = grad!.hidden.at(r0, n);
       blocks.forEach(([v0, nv], b) => {
         const w = weight.at(v0, nv);
