@@ -44,14 +44,14 @@ export const OP_LABELS = {
 
 /** Shapes per op for the full suite. */
 export const FULL_SHAPES = {
-  ce: ['4096x1000', '512x32000', '65536x10', '8x128256'],
+  ce: ['4096x1000', '512x32000', '65536x10', '8x128256', '32x10', '256x100'],
   ceF16: ['512x32000', '8x128256'],
   ceBf16: ['512x32000', '8x128256'],
   softmax: ['4096x1000', '512x32000'],
   softmaxF16: ['512x32000'],
   logSoftmax: ['4096x1000', '512x32000'],
   bce: ['16M'],
-  ceGrad: ['4096x1000', '512x32000'],
+  ceGrad: ['4096x1000', '512x32000', '32x10', '256x100'],
   ceZ: ['512x32000'],
 };
 
@@ -72,19 +72,20 @@ export const QUICK_SHAPES = {
  * The default run (`npm run bench`, about 3.5 minutes on 2 cores): every implementation on the key
  * shapes: cross-entropy on each kind of row the dispatcher plans for (ordinary, LLM vocabulary, few
  * classes, a few very long rows), softmax (ONNX Runtime's WebGPU provider runs only softmax), BCE,
- * the loss with its gradient, and cross-entropy on float16 and bfloat16 logits at the LLM vocabulary
- * (beside its float32 row). The full suite (`--full`) adds logSoftmax, the 512×32000 softmax (also on
+ * the loss with its gradient, cross-entropy on float16 and bfloat16 logits at the LLM vocabulary
+ * (beside its float32 row), and the small batches of a training loop (cross-entropy at 32×10 and
+ * 256×100, with its gradient at 256×100), where fixed per-call costs are all there is. The full suite (`--full`) adds logSoftmax, the 512×32000 softmax (also on
  * float16) and gradient, the half-precision cross-entropy at 8×128256, and BCE at 16M.
  */
 export const DEFAULT_SHAPES = {
-  ce: ['4096x1000', '512x32000', '65536x10', '8x128256'],
+  ce: ['4096x1000', '512x32000', '65536x10', '8x128256', '32x10', '256x100'],
   ceF16: ['512x32000'],
   ceBf16: ['512x32000'],
   softmax: ['4096x1000'],
   softmaxF16: [],
   logSoftmax: [],
   bce: ['1M'],
-  ceGrad: ['4096x1000'],
+  ceGrad: ['4096x1000', '256x100'],
   ceZ: ['512x32000'],
 };
 

@@ -1,7 +1,10 @@
 // The GPU floor: WGSL kernels on the same device as the library that only move the bytes an op must
 // move, barrier-free, grid-stride over a tuned number of workgroups of 256 invocations:
 // - read: every input element once (logits and targets, or x and y), one partial sum per invocation;
-// - copy: read the logits once and write an output of the same size (the floor of softmax).
+// - copy: read the logits once and write an output of the same size (the floor of softmax);
+// - grad: the read, then the logits read again and written out as the gradient (the floor of
+//   'ceGrad': a fused loss-and-gradient must read the logits for the row statistics before it can
+//   write the first gradient element, so twice, plus the targets once and the gradient once).
 // Modes mirror the library's: 'resident' runs the kernel on inputs already on the device (and reads
 // back a scalar where the op returns a number); 'end-to-end' also uploads the inputs first and, for
 // copy, reads the whole output back into a host array.
@@ -12,7 +15,7 @@
 const STORAGE = 0x80, COPY_SRC = 0x04, COPY_DST = 0x08, MAP_READ = 0x01;
 const WG = 256;
 
-function readShader(xVec, yType, half = false) {
+function readShader(xVec, yType, half = false, grad = false) {
   if (half) {
     // Half logits as u32 words; the targets (int32) as u32 too; both sums exact modulo 2^32.
     const X = xVec ? 'vec4<u32>' : 'u32';
@@ -38,6 +41,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 @group(0) @binding(0) var<storage, read> x: array<${X}>;
 @group(0) @binding(1) var<storage, read> y: array<${Y}>;
 @group(0) @binding(2) var<storage, read_write> o: array<vec2<f32>>;
+${grad ? `@group(0) @binding(3) var<storage, read_write> g: array<${X}>;` : ''}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) ng: vec3<u32>) {
   let stride = ${WG}u * ng.x;
@@ -46,6 +50,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var r = ${Y}(0);
   for (var i = gid.x; i < arrayLength(&y); i += stride) { r += y[i]; }
   o[gid.x] = vec2<f32>(${toF('s', X)}, ${toF('r', Y)});
+  ${grad ? 'for (var i = gid.x; i < arrayLength(&x); i += stride) { g[i] = x[i]; }' : ''}
 }`;
 }
 
@@ -105,33 +110,35 @@ function candidates(device, elements) {
  */
 export async function gpuFloor(device, c, data, { tuneRuns = 2 } = {}) {
   const op = c.base ?? c.op;
-  const kind = op === 'softmax' || op === 'logSoftmax' ? 'copy' : 'read';
+  const kind = op === 'softmax' || op === 'logSoftmax' ? 'copy' : op === 'ceGrad' ? 'grad' : 'read';
   const second = data.t ?? data.y;
   const half = !!data.words;
   if (half && kind === 'read' && second && !data.t) throw new Error('the half floor reads int32 targets only');
   const src = data.words ?? data.x; // half logits: their bytes as 32-bit words
   const xVec = src.length % 4 === 0 && (!second || second.length % 4 === 0);
-  const code = kind === 'copy' ? copyShader(xVec, half) : readShader(xVec, data.t ? 'i32' : 'f32', half);
+  const code = kind === 'copy' ? copyShader(xVec, half) : readShader(xVec, data.t ? 'i32' : 'f32', half, kind === 'grad');
   const pipe = pipeline(device, code);
   const xb = uploadBuffer(device, src);
   const yb = second ? uploadBuffer(device, second) : device.createBuffer({ size: 16, usage: STORAGE });
-  const outBytes = kind === 'copy' ? src.byteLength : 0;
+  const outBytes = kind === 'read' ? 0 : src.byteLength; // the copy, or the gradient
   const elements = xVec ? src.length / 4 : src.length;
   const maxGroups = Math.max(...candidates(device, elements));
   const ob = device.createBuffer({ size: kind === 'copy' ? Math.ceil(outBytes / 16) * 16 : maxGroups * WG * 8, usage: STORAGE | COPY_SRC });
   const small = device.createBuffer({ size: 8, usage: MAP_READ | COPY_DST });
-  const big = kind === 'copy' ? device.createBuffer({ size: Math.ceil(outBytes / 16) * 16, usage: MAP_READ | COPY_DST }) : undefined;
+  const gb = kind === 'grad' ? device.createBuffer({ size: Math.ceil(outBytes / 16) * 16, usage: STORAGE | COPY_SRC }) : undefined;
+  const big = outBytes ? device.createBuffer({ size: Math.ceil(outBytes / 16) * 16, usage: MAP_READ | COPY_DST }) : undefined;
   const View = src.constructor; // Float32Array, or Uint32Array for half words
-  const host = kind === 'copy' ? new View(src.length) : undefined;
+  const host = outBytes ? new View(src.length) : undefined;
   const bindGroup = device.createBindGroup({
     layout: pipe.getBindGroupLayout(0),
     entries: kind === 'copy'
       ? [{ binding: 0, resource: { buffer: xb, size: src.byteLength } }, { binding: 1, resource: { buffer: ob, size: src.byteLength } }]
-      : [{ binding: 0, resource: { buffer: xb, size: src.byteLength } }, { binding: 1, resource: second ? { buffer: yb, size: second.byteLength } : { buffer: yb } }, { binding: 2, resource: { buffer: ob } }],
+      : [{ binding: 0, resource: { buffer: xb, size: src.byteLength } }, { binding: 1, resource: second ? { buffer: yb, size: second.byteLength } : { buffer: yb } }, { binding: 2, resource: { buffer: ob } },
+        ...(gb ? [{ binding: 3, resource: { buffer: gb, size: src.byteLength } }] : [])],
   });
   let groups = 64;
 
-  /** One pass; `upload` writes the inputs first; reduced ops read a scalar back, copy e2e reads the output. */
+  /** One pass; `upload` writes the inputs first; reduced ops read a scalar back, copy and grad e2e read the output. */
   async function once(upload) {
     if (upload) {
       device.queue.writeBuffer(xb, 0, src);
@@ -143,10 +150,15 @@ export async function gpuFloor(device, c, data, { tuneRuns = 2 } = {}) {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(groups);
     pass.end();
-    if (kind === 'read') enc.copyBufferToBuffer(ob, 0, small, 0, 8);
-    else if (upload) enc.copyBufferToBuffer(ob, 0, big, 0, big.size);
+    if (kind !== 'copy') enc.copyBufferToBuffer(ob, 0, small, 0, 8);
+    if (upload && outBytes) enc.copyBufferToBuffer(gb ?? ob, 0, big, 0, big.size);
     device.queue.submit([enc.finish()]);
-    if (kind === 'read') {
+    if (kind === 'grad' && upload) {
+      await big.mapAsync(MAP_READ);
+      host.set(new View(big.getMappedRange(), 0, src.length));
+      big.unmap();
+    }
+    if (kind !== 'copy') {
       await small.mapAsync(MAP_READ);
       const v = new View(small.getMappedRange())[0];
       small.unmap();
@@ -196,7 +208,7 @@ export async function gpuFloor(device, c, data, { tuneRuns = 2 } = {}) {
       };
     },
     dispose() {
-      for (const b of [xb, yb, ob, small, big]) b?.destroy();
+      for (const b of [xb, yb, ob, gb, small, big]) b?.destroy();
     },
   };
 }
