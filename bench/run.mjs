@@ -6,14 +6,16 @@
 //   node bench/run.mjs [--quick | --full] [--ops ce,ceF16,ceBf16,softmax,softmaxF16,logSoftmax,bce,ceGrad,ceZ]
 //                      [--shapes 4096x1000,16M]
 //                      [--runs N] [--budget-ms MS] [--impls a,b] [--node-only | --browser-only]
-//                      [--out NAME]
+//                      [--out NAME] [--lavapipe]
 //
 // Presets (bench/lib/cases.mjs): the default run, about 3.5 minutes on 2 cores, times every
 // implementation on the key shapes; --full is the whole suite (all shapes, more runs); --quick is
 // the CI preset. Results go to bench/results/latest.* for --full (-default and -quick suffixes for
 // the others) when every WebGPU adapter of the run is emulated (SwiftShader), and to
 // bench/results/<adapter-slug>.* when one is a real GPU, so real-GPU ratios never sit in the
-// SwiftShader file. --out overrides the name.
+// SwiftShader file. --out overrides the name. --lavapipe runs Node alone on Mesa's lavapipe (the
+// tests' second software adapter; Chromium's WebGPU runs on its own SwiftShader), whose results go to
+// bench/results/lavapipe*.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,7 +24,7 @@ import { adapterSlug } from './lib/adapter.mjs';
 import { ROOT, launchChromium, startPageServer } from './lib/browser.mjs';
 import { PRESET_TIMING, selectCases } from './lib/cases.mjs';
 import { createEta, minutes } from './lib/eta.mjs';
-import { nodeEnvironment } from './lib/node-env.mjs';
+import { LAVAPIPE_ICD, nodeEnvironment } from './lib/node-env.mjs';
 import { addRatios, evaluateTargets, svgChart, targetsText, textTable } from './lib/report.mjs';
 import { runSuite } from './lib/suite.mjs';
 
@@ -44,6 +46,7 @@ function parseArgs(argv) {
       case '--runs': o.runs = Number(value()); break;
       case '--budget-ms': o.budgetMs = Number(value()); break;
       case '--out': o.out = value(); break;
+      case '--lavapipe': o.lavapipe = true; o.nodeOnly = true; break;
       case '-h': case '--help':
         console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'));
         process.exit(0);
@@ -137,6 +140,7 @@ if (header.machine.busyBeforeStart > 0.2) console.error(`bench: warning: the CPU
 console.error(`bench: ${opts.preset} preset${opts.preset === 'full' ? '' : ' (--full for the whole suite)'}, ${cases.length} cases (${cases.map((c) => c.id).join(', ')}); median of ≤ ${timing.runs} runs after warm-up, ≥ ${timing.minRuns}, ~${timing.budgetMs} ms per measurement`);
 
 if (!opts.browserOnly) {
+  if (opts.lavapipe) process.env.VK_ICD_FILENAMES = LAVAPIPE_ICD;
   const env = await nodeEnvironment({ log: (m) => console.error(m) });
   header.envs.node = env.header;
   console.error(`node ${env.header.node}: adapter ${env.header.adapter?.label ?? 'none'}`);
@@ -174,9 +178,10 @@ console.log(textTable(rows));
 const targets = evaluateTargets(rows);
 if (targets.length) console.log(`\n== issue 4 targets (this run)\n${targetsText(targets)}`);
 
-const real = Object.values(header.envs).map((e) => e.adapter).filter((a) => a && !a.emulated);
+// Any adapter but SwiftShader (a real GPU, lavapipe) names the file: ratios never share a file across adapters.
+const named = Object.values(header.envs).map((e) => e.adapter).filter((a) => a && (!a.emulated || !/swiftshader/i.test(a.label)));
 // Default and quick runs never replace the committed full results.
-const name = opts.out ?? `${real.length ? adapterSlug(real[0]) : 'latest'}${opts.preset === 'full' ? '' : `-${opts.preset}`}`;
+const name = opts.out ?? `${named.length ? adapterSlug(named[0]) : 'latest'}${opts.preset === 'full' ? '' : `-${opts.preset}`}`;
 const dir = path.join(ROOT, 'bench/results');
 fs.mkdirSync(dir, { recursive: true });
 const result = { header, targets, rows };

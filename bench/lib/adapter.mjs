@@ -12,8 +12,9 @@ export function describeAdapter(info, profile) {
   };
 }
 
-/** "nvidia-ampere-..." style slug of an adapter, for bench/results/<slug>.json. */
+/** "nvidia-ampere-..." style slug of an adapter (lavapipe: "lavapipe"), for bench/results/<slug>.json. */
 export function adapterSlug(a) {
+  if (/llvmpipe|lavapipe/i.test(`${a.device} ${a.description}`)) return 'lavapipe';
   const s = [a.vendor, a.architecture, a.device || a.description].filter(Boolean).join('-').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
   return s || 'unknown-gpu';
 }

@@ -16,6 +16,9 @@ const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
+/** Mesa's lavapipe, the second software adapter (scripts/setup.sh installs it). */
+export const LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json';
+
 /**
  * Which Vulkan drivers Dawn gets. VK_ICD_FILENAMES, when set, is kept. Otherwise a child process
  * asks Dawn for an adapter with the system's drivers: a real GPU is used as it is; when there is
