@@ -139,7 +139,8 @@ export function svgChart({ header, rows }) {
   const cases = [];
   for (const r of ordered(data)) if (!cases.some((c) => c.op === r.op && c.shape === r.shape)) cases.push({ op: r.op, shape: r.shape });
   const envs = [...new Set(ordered(data).map((r) => r.env))];
-  const vals = data.filter((r) => timed(r) && r.gbps > 0).map((r) => r.gbps);
+  // Finite rates only: a call faster than the timer's resolution would otherwise stretch the axis to infinity.
+  const vals = data.filter((r) => timed(r) && r.gbps > 0 && Number.isFinite(r.gbps)).map((r) => r.gbps);
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...vals, 1))));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...vals, 1))));
   const LABEL = 200, PLOT = 380, VALUE = 170, PANEL_W = LABEL + PLOT + VALUE, BAR = 13, GAP = 3, COLS = cases.length > 1 ? 2 : 1;
